@@ -1,0 +1,6 @@
+// goro/goro.hpp — the umbrella header: everything goro offers.
+#pragma once
+
+#include "goro/panic.hpp"
+#include "goro/runtime.hpp"
+#include "goro/wait_group.hpp"

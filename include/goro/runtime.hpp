@@ -1,0 +1,166 @@
+// goro/runtime.hpp — starting the runtime and goroutines.
+//
+//   int main() {
+//     return goro::run([] {            // the main goroutine (goroutine 1)
+//       goro::go([] { ... });          // spawn: never blocks
+//       return 0;                      // run() returns this
+//     });
+//   }
+//
+// A goroutine is a stackful task scheduled M:N on `procs` processors (Go's
+// GOMAXPROCS). It switches only at goro operations (channel, sync, time and
+// I/O calls, yield()); a goroutine may resume on another OS thread after any
+// of them, so `thread_local` variables are per thread, not per goroutine.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <new>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "goro/export.hpp"
+
+namespace goro {
+
+// Runtime configuration; every field has a default.
+struct config {
+  // Number of processors (Go's GOMAXPROCS). 0: the GOMAXPROCS environment
+  // variable if set, else the number of hardware threads.
+  int procs = 0;
+  // Virtual size of each goroutine stack in bytes, guard page included.
+  // Pages are committed lazily by the kernel, so a goroutine that uses 4 KiB
+  // of stack costs 4 KiB of memory whatever this is. 0: 256 KiB. Rounded up
+  // to whole pages; at least 16 KiB.
+  std::size_t stack_size = 0;
+};
+
+// Per-goroutine options for go(go_options{...}, f, args...).
+struct go_options {
+  // Stack size for this goroutine (0: the runtime's default). Stacks of the
+  // default size are pooled; others are mapped and unmapped per goroutine.
+  std::size_t stack_size = 0;
+};
+
+namespace detail {
+
+// How the runtime calls and destroys a type-erased goroutine body.
+struct closure_ops {
+  void (*invoke)(void* self);
+  void (*destroy)(void* self) noexcept;
+};
+
+// A goroutine record being prepared by go(): `storage` receives the body.
+struct spawn_slot {
+  void* g;
+  void* storage;
+};
+
+GORO_EXPORT spawn_slot goroutine_alloc(std::size_t size, std::size_t align,
+                                       const closure_ops* ops,
+                                       const go_options* opts);
+GORO_EXPORT void goroutine_discard(spawn_slot slot) noexcept;
+GORO_EXPORT void goroutine_start(spawn_slot slot);
+[[noreturn]] GORO_EXPORT void fatal(const char* message) noexcept;
+GORO_EXPORT int run_main(const config& cfg, int (*body)(void*), void* arg);
+
+template <class T>
+inline constexpr bool is_std_function_v = false;
+template <class R, class... A>
+inline constexpr bool is_std_function_v<std::function<R(A...)>> = true;
+
+template <class F, class... Args>
+struct closure {
+  F fn;
+  std::tuple<Args...> args;
+  void operator()() { std::apply(std::move(fn), std::move(args)); }
+};
+
+template <class C>
+inline constexpr closure_ops closure_ops_for{
+    [](void* self) { (*static_cast<C*>(self))(); },
+    [](void* self) noexcept { static_cast<C*>(self)->~C(); }};
+
+template <class F, class... Args>
+void spawn(const go_options* opts, F&& f, Args&&... args) {
+  using Fn = std::decay_t<F>;
+  if constexpr (std::is_pointer_v<Fn> || std::is_member_pointer_v<Fn> ||
+                is_std_function_v<Fn>) {
+    if (!f) fatal("go of nil func value");
+  }
+  using C = std::conditional_t<sizeof...(Args) == 0, Fn,
+                               closure<Fn, std::decay_t<Args>...>>;
+  spawn_slot slot = goroutine_alloc(sizeof(C), alignof(C), &closure_ops_for<C>, opts);
+  try {
+    if constexpr (sizeof...(Args) == 0) {
+      ::new (slot.storage) C(std::forward<F>(f));
+    } else {
+      ::new (slot.storage) C{std::forward<F>(f), {std::forward<Args>(args)...}};
+    }
+  } catch (...) {
+    goroutine_discard(slot);
+    throw;
+  }
+  goroutine_start(slot);
+}
+
+}  // namespace detail
+
+// Runs `main_fn` as the main goroutine on a fresh runtime and returns its exit
+// code (0 for a void main) once it returns. Goroutines still alive then are
+// discarded, as Go discards them at exit: they never run again, and the
+// destructors of objects on their stacks do not run. A goroutine that never
+// reaches a switch point keeps its thread busy and delays run()'s return.
+// One runtime runs at a time per process; run() may be called again after it
+// returns.
+template <class F>
+  requires std::invocable<F&>
+int run(F&& main_fn, const config& cfg = {}) {
+  auto body = [](void* p) -> int {
+    auto& fn = *static_cast<std::remove_reference_t<F>*>(p);
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+      fn();
+      return 0;
+    } else {
+      return static_cast<int>(fn());
+    }
+  };
+  return detail::run_main(cfg, body, const_cast<void*>(static_cast<const void*>(std::addressof(main_fn))));
+}
+
+// Starts `f(args...)` as a new goroutine. f and args are decay-copied (moved
+// from rvalues) like std::thread's. Callable from goroutines and, while a
+// runtime runs, from any other thread. An exception escaping f ends the
+// process with Go's panic report (exit status 2). An empty std::function or a
+// null function pointer is Go's "fatal error: go of nil func value".
+template <class F, class... Args>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+void go(F&& f, Args&&... args) {
+  detail::spawn(nullptr, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+void go(const go_options& opts, F&& f, Args&&... args) {
+  detail::spawn(&opts, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// Go's runtime.Gosched: lets other goroutines run; the caller stays runnable.
+// On a thread that is not a goroutine it yields the thread.
+GORO_EXPORT void yield();
+
+// Number of goroutines that exist (started and not yet returned), main included.
+GORO_EXPORT std::int64_t num_goroutine();
+
+// The number of processors of the running runtime (0 if none runs).
+GORO_EXPORT int maxprocs();
+
+// The calling goroutine's id (the main goroutine is 1); 0 on a plain thread.
+GORO_EXPORT std::uint64_t goid();
+
+}  // namespace goro

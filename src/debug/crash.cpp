@@ -1,0 +1,148 @@
+// debug/crash.cpp — Go's panic and fatal reports (see crash.hpp).
+#include "debug/crash.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <typeinfo>
+
+#include "goro/runtime.hpp"
+#include "sched/sched.hpp"
+
+namespace goro::detail {
+namespace {
+
+constexpr std::size_t signal_stack_size = 64 * 1024;
+struct sigaction previous_segv_action;
+
+// Async-signal-safe output.
+void write_all(const char* s, std::size_t n) noexcept {
+  while (n > 0) {
+    ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+void write_str(const char* s) noexcept { write_all(s, std::strlen(s)); }
+void write_u64(std::uint64_t v) noexcept {
+  char buf[24];
+  int i = sizeof buf;
+  do {
+    buf[--i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  write_all(buf + i, sizeof buf - static_cast<std::size_t>(i));
+}
+
+void write_goroutine_header(std::uint64_t id) noexcept {
+  write_str("goroutine ");
+  write_u64(id);
+  write_str(" [running]:\n");
+}
+
+[[noreturn]] void exit_process() noexcept {
+  std::fflush(stdout);
+  std::_Exit(2);
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* s = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string out = status == 0 && s ? s : name;
+  std::free(s);
+  return out;
+}
+
+void on_segv(int sig, siginfo_t* info, void* context) {
+  M* m = this_m();
+  G* g = m != nullptr ? m->curg : nullptr;
+  if (g != nullptr && !g->is_g0 && g->stk) {
+    auto* addr = static_cast<char*>(info->si_addr);
+    // A fault in the guard below the stack, or just under it (a frame that
+    // skipped the guard lands in the previous slot: treat the whole nearby
+    // region as the overflow it almost certainly is).
+    if (addr >= g->stk.lo - guard_bytes - 64 * 1024 && addr < g->stk.lo) stack_overflow(g);
+  }
+  // Not ours: hand the fault to whoever handled it before (or the default).
+  sigaction(sig, &previous_segv_action, nullptr);
+  (void)context;
+}
+
+}  // namespace
+
+[[noreturn]] void fatal(const char* message) noexcept {
+  std::fflush(stdout);
+  write_str("fatal error: ");
+  write_str(message);
+  write_str("\n");
+  if (G* g = current_g()) {
+    write_str("\n");
+    write_goroutine_header(g->id);
+  }
+  exit_process();
+}
+
+void report_uncaught_exception(const G* g) noexcept {
+  std::string what;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    std::type_info* t = abi::__cxa_current_exception_type();
+    what = "(" + (t ? demangle(t->name()) : std::string("unknown")) + ") exception";
+  }
+  std::fflush(stdout);
+  write_str("panic: ");
+  write_all(what.data(), what.size());
+  write_str("\n\n");
+  write_goroutine_header(g->id);
+  exit_process();
+}
+
+void stack_overflow(const G* g) noexcept {
+  write_str("runtime: goroutine stack exceeds ");
+  write_u64(g->stk.size);
+  write_str("-byte limit\nfatal error: stack overflow\n\n");
+  write_goroutine_header(g->id);
+  std::_Exit(2);  // not exit_process: stdio may be mid-update on this stack
+}
+
+void install_crash_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action {};
+    action.sa_sigaction = &on_segv;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSEGV, &action, &previous_segv_action);
+  });
+}
+
+void* install_signal_stack() {
+  void* mem = std::malloc(signal_stack_size);
+  if (mem == nullptr) return nullptr;
+  stack_t ss{};
+  ss.ss_sp = mem;
+  ss.ss_size = signal_stack_size;
+  sigaltstack(&ss, nullptr);
+  return mem;
+}
+
+void remove_signal_stack(void* stack) noexcept {
+  if (stack == nullptr) return;
+  stack_t ss{};
+  ss.ss_flags = SS_DISABLE;
+  sigaltstack(&ss, nullptr);
+  std::free(stack);
+}
+
+}  // namespace goro::detail

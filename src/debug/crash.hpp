@@ -1,0 +1,26 @@
+// debug/crash.hpp — how goro ends the process: Go's panic and fatal reports.
+//
+// Owns: the text and exit status of every report that ends the process
+// (uncaught exception = Go's panic, fatal errors, stack overflow), and the
+// SIGSEGV handler that turns a fault on a stack guard into
+// "fatal error: stack overflow". All reports go to stderr and exit with 2.
+#pragma once
+
+#include "sched/g.hpp"
+
+namespace goro::detail {
+
+// Called from a catch(...) block in the goroutine's entry: prints
+// "panic: <what()>", a blank line and "goroutine N [running]:", exits 2.
+[[noreturn]] void report_uncaught_exception(const G* g) noexcept;
+// "fatal error: stack overflow" for the goroutine g (found at a switch).
+[[noreturn]] void stack_overflow(const G* g) noexcept;
+
+// Process-wide, idempotent: the SIGSEGV handler for guard-page faults.
+void install_crash_handlers();
+// Per thread: an alternate signal stack, so the handler can run when the
+// goroutine's stack is exhausted. Returns what remove_signal_stack frees.
+void* install_signal_stack();
+void remove_signal_stack(void* stack) noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,76 @@
+// sched/api.cpp — the public entry points of goro/runtime.hpp, on top of the
+// scheduler.
+#include <sched.h>
+
+#include <stdexcept>
+
+#include "debug/crash.hpp"
+#include "goro/runtime.hpp"
+#include "sched/sched.hpp"
+
+namespace goro {
+namespace detail {
+namespace {
+
+std::atomic<bool> run_active{false};
+
+runtime& require_runtime() {
+  runtime* rt = current_runtime();
+  if (rt == nullptr) throw std::logic_error("goro::go: no goro runtime is running (call goro::run first)");
+  return *rt;
+}
+
+}  // namespace
+
+spawn_slot goroutine_alloc(std::size_t size, std::size_t align, const closure_ops* ops,
+                           const go_options* opts) {
+  G* g = require_runtime().new_g(size, align, ops, opts);
+  return {g, g->closure};
+}
+
+void goroutine_discard(spawn_slot slot) noexcept {
+  current_runtime()->free_unstarted_g(static_cast<G*>(slot.g));
+}
+
+void goroutine_start(spawn_slot slot) { current_runtime()->start_g(static_cast<G*>(slot.g)); }
+
+int run_main(const config& cfg, int (*body)(void*), void* arg) {
+  bool expected = false;
+  if (!run_active.compare_exchange_strong(expected, true))
+    throw std::logic_error("goro::run: a goro runtime is already running in this process");
+  struct reset_flag {
+    ~reset_flag() { run_active.store(false); }
+  } reset;
+  runtime rt(cfg);
+  set_current_runtime(&rt);
+  int code = rt.run(body, arg);
+  set_current_runtime(nullptr);
+  return code;
+}
+
+}  // namespace detail
+
+void yield() {
+  if (detail::current_g() != nullptr) {
+    detail::current_runtime()->yield_current();
+  } else {
+    ::sched_yield();
+  }
+}
+
+std::int64_t num_goroutine() {
+  detail::runtime* rt = detail::current_runtime();
+  return rt ? rt->goroutines() : 0;
+}
+
+int maxprocs() {
+  detail::runtime* rt = detail::current_runtime();
+  return rt ? rt->procs() : 0;
+}
+
+std::uint64_t goid() {
+  detail::G* g = detail::current_g();
+  return g ? g->id : 0;
+}
+
+}  // namespace goro

@@ -1,0 +1,58 @@
+// sched/g.hpp — the goroutine record (Go's g).
+//
+// Owns nothing but data. A G is created by go(), gets a stack when it first
+// runs (so a million goroutines that have not started cost only their
+// records), and is recycled through per-P free lists when it exits.
+//
+// Status transitions (all through the scheduler, sched.cpp):
+//   runnable --execute--> running --park--> waiting --ready--> runnable
+//   running --yield--> runnable;  running --exit--> dead --reuse--> runnable
+// Who may touch what:
+//   - sp, stack, fiber, eh, saved_errno: the context switch only, while the G
+//     is not running (written when it switches out, read when it switches in).
+//   - schedlink: whichever queue or free list holds the G (one at a time).
+//   - closure fields: written by go() before the G is published, read by the G.
+//   - status, wait_reason: atomic, for diagnostics and assertions.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "debug/sanitizer.hpp"
+#include "goro/runtime.hpp"
+#include "stack/stack.hpp"
+
+namespace goro::detail {
+
+enum class gstatus : std::uint32_t { idle, runnable, running, waiting, dead };
+
+// The C++ runtime's per-thread exception state (libstdc++/libc++abi
+// __cxa_eh_globals: the caught-exception stack and the uncaught count). It
+// belongs to the goroutine, not the thread, so it travels with the G.
+struct eh_state {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+struct G {
+  void* sp = nullptr;          // saved stack pointer while switched out
+  stack stk;                   // empty until first run (g0: the thread's stack)
+  G* schedlink = nullptr;      // run queue / free list link
+  std::uint64_t id = 0;
+  std::atomic<gstatus> status{gstatus::idle};
+  const char* wait_reason = nullptr;
+  eh_state eh;
+  int saved_errno = 0;
+  bool is_g0 = false;
+  std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
+  const closure_ops* ops = nullptr;
+  void* closure = nullptr;              // points into inline_closure or the heap
+  sanitizer::fiber_state fiber;
+  static constexpr std::size_t inline_closure_size = 64;
+  alignas(16) unsigned char inline_closure[inline_closure_size];
+
+  bool closure_on_heap() const { return closure != nullptr && closure != inline_closure; }
+};
+
+}  // namespace goro::detail

@@ -1,0 +1,597 @@
+// sched/sched.cpp — the scheduler (see sched.hpp for the model, the
+// spinning protocol and the lock order).
+#include "sched/sched.hpp"
+
+#include <pthread.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "arch/context.hpp"
+#include "debug/crash.hpp"
+#include "os/futex.hpp"
+
+namespace goro::detail {
+namespace {
+
+thread_local M* tls_m = nullptr;
+std::atomic<runtime*> running_runtime{nullptr};
+
+// Goroutine ids are handed to Ps in batches, like Go's goidcache.
+constexpr std::uint64_t goid_batch = 16;
+// P-local free G records kept before half move to the global list.
+constexpr std::int32_t gfree_local_max = 64;
+constexpr int g_chunk_size = 64;
+// Go looks at the global queue first on every 61st schedule tick.
+constexpr std::uint32_t global_fairness_tick = 61;
+constexpr int steal_rounds = 4;
+
+int resolve_procs(int requested) {
+  if (requested > 0) return requested;
+  if (const char* env = std::getenv("GOMAXPROCS")) {
+    char* end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0 && n <= 1 << 16) return static_cast<int>(n);
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+std::uint32_t fastrand(M* m) {
+  // xorshift32: per-M state, no sharing.
+  std::uint32_t x = m->rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  m->rng = x;
+  return x;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+void goroutine_entry(void* arg);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Thread-local access. Never inlined: see sched.hpp.
+
+[[gnu::noinline]] M* this_m() noexcept {
+  asm volatile("" ::: "memory");
+  return tls_m;
+}
+
+G* current_g() noexcept {
+  M* m = this_m();
+  if (m == nullptr || m->curg == nullptr || m->curg->is_g0) return nullptr;
+  return m->curg;
+}
+
+runtime* current_runtime() noexcept { return running_runtime.load(std::memory_order_acquire); }
+
+runtime* set_current_runtime(runtime* rt) noexcept {
+  return running_runtime.exchange(rt, std::memory_order_acq_rel);
+}
+
+void random_order::reset(std::uint32_t n) {
+  n_ = n;
+  coprimes_.clear();
+  for (std::uint32_t i = 1; i <= n; ++i)
+    if (std::gcd(i, n) == 1) coprimes_.push_back(i);
+}
+
+// ---------------------------------------------------------------------------
+// Construction, run, teardown.
+
+runtime::runtime(const config& cfg)
+    : cfg_(cfg), stacks_(cfg.stack_size ? cfg.stack_size : default_stack_size) {
+  int procs = resolve_procs(cfg.procs);
+  cfg_.procs = procs;
+  steal_order_.reset(static_cast<std::uint32_t>(procs));
+  idle_ms_.reserve(static_cast<std::size_t>(procs));
+  for (int i = 0; i < procs; ++i) {
+    auto p = std::make_unique<P>();
+    p->id = i;
+    auto m = std::make_unique<M>();
+    m->rt = this;
+    m->p = p.get();
+    m->rng = 0x9E3779B9u * static_cast<std::uint32_t>(i + 1);
+    m->g0.is_g0 = true;
+    p->m = m.get();
+    ps_.push_back(std::move(p));
+    ms_.push_back(std::move(m));
+  }
+}
+
+runtime::~runtime() {
+  // Every M has exited. Goroutines still alive are discarded (see run() in
+  // goro/runtime.hpp): bodies that never started are destroyed, nothing on
+  // the stacks of started ones is run.
+  for (auto& chunk : g_chunks_) {
+    for (int i = 0; i < g_chunk_size; ++i) {
+      G& g = chunk[static_cast<std::size_t>(i)];
+      if (g.ops != nullptr && g.sp == nullptr) g.ops->destroy(g.closure);
+      if (g.closure_on_heap()) ::operator delete(g.closure, std::align_val_t{16});
+      if (g.stk && (g.stk.flags & stack_flag_custom)) stack_pool::unmap_custom(g.stk);
+      sanitizer::destroy(g.fiber);
+    }
+  }
+}
+
+void runtime::main_invoke(void* self) {
+  runtime* rt = *static_cast<runtime**>(self);
+  rt->exit_code_ = rt->main_body_(rt->main_arg_);
+  rt->main_done_.store(1, std::memory_order_release);
+  os::futex_wake(&rt->main_done_);
+}
+
+int runtime::run(int (*body)(void*), void* arg) {
+  static constexpr closure_ops main_ops{&runtime::main_invoke, [](void*) noexcept {}};
+  main_body_ = body;
+  main_arg_ = arg;
+  install_crash_handlers();
+
+  G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr);
+  *static_cast<runtime**>(main_g->closure) = this;
+  foreign_created_.fetch_add(1, std::memory_order_relaxed);
+  main_g->status.store(gstatus::runnable, std::memory_order_relaxed);
+  ps_[0]->runnext.store(main_g, std::memory_order_release);
+
+  for (auto& m : ms_) {
+    M* mp = m.get();
+    mp->thread = std::thread([this, mp] { mstart(mp); });
+  }
+  while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
+
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (auto& m : ms_) {
+    m->wake_word.store(1, std::memory_order_release);
+    os::futex_wake(&m->wake_word);
+  }
+  for (auto& m : ms_) m->thread.join();
+  return exit_code_;
+}
+
+std::int64_t runtime::goroutines() const {
+  std::int64_t n = foreign_created_.load(std::memory_order_relaxed);
+  for (const auto& p : ps_)
+    n += p->created.load(std::memory_order_relaxed) - p->exited.load(std::memory_order_relaxed);
+  return n;
+}
+
+void runtime::mstart(M* m) {
+  tls_m = m;
+  m->eh_globals = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+  pthread_attr_t attr;
+  void* stack_addr = nullptr;
+  std::size_t stack_size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &stack_addr, &stack_size);
+    pthread_attr_destroy(&attr);
+  }
+  m->g0.stk.lo = static_cast<char*>(stack_addr);
+  m->g0.stk.size = static_cast<std::uint32_t>(stack_size);
+  sanitizer::adopt_thread(m->g0.fiber, stack_addr, stack_size);
+  m->g0.status.store(gstatus::running, std::memory_order_relaxed);
+  m->curg = &m->g0;
+  m->signal_stack = install_signal_stack();
+
+  while (G* g = find_runnable(m)) {
+    prepare_first_run(m->p, g);
+    switch_to(m, &m->g0, g, false);
+  }
+
+  remove_signal_stack(m->signal_stack);
+  tls_m = nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Goroutine records.
+
+void runtime::new_g_chunk_locked() {
+  auto chunk = std::make_unique<G[]>(g_chunk_size);
+  for (int i = 0; i < g_chunk_size; ++i) gfree_.push_back(&chunk[static_cast<std::size_t>(i)]);
+  g_chunks_.push_back(std::move(chunk));
+}
+
+G* runtime::gfget(P* p) {
+  if (p != nullptr) {
+    if (p->gfree.size == 0) {
+      std::lock_guard lock(gfree_mutex_);
+      if (gfree_.size == 0) new_g_chunk_locked();
+      while (p->gfree.size < gfree_local_max / 2 && gfree_.size > 0)
+        p->gfree.push_back(gfree_.pop_front());
+    }
+    return p->gfree.pop_front();
+  }
+  std::lock_guard lock(gfree_mutex_);
+  if (gfree_.size == 0) new_g_chunk_locked();
+  return gfree_.pop_front();
+}
+
+void runtime::gfput(P* p, G* g) {
+  if (p == nullptr) {
+    std::lock_guard lock(gfree_mutex_);
+    gfree_.push_back(g);
+    return;
+  }
+  p->gfree.push_back(g);
+  if (p->gfree.size >= gfree_local_max) {
+    std::lock_guard lock(gfree_mutex_);
+    while (p->gfree.size > gfree_local_max / 2) gfree_.push_back(p->gfree.pop_front());
+  }
+}
+
+std::uint64_t runtime::next_goid(P* p) {
+  if (p == nullptr) return goid_gen_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (p->goid_next == p->goid_end) {
+    p->goid_next = goid_gen_.fetch_add(goid_batch, std::memory_order_relaxed) + 1;
+    p->goid_end = p->goid_next + goid_batch;
+  }
+  return p->goid_next++;
+}
+
+P* runtime::own_p() const {
+  M* m = this_m();
+  return (m != nullptr && m->rt == this) ? m->p : nullptr;
+}
+
+G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
+                  const go_options* opts) {
+  P* p = own_p();
+  G* g = gfget(p);
+  g->id = next_goid(p);
+  g->ops = ops;
+  if (closure_size <= G::inline_closure_size && closure_align <= 16) {
+    g->closure = g->inline_closure;
+  } else {
+    g->closure = ::operator new(closure_size, std::align_val_t{16});
+  }
+  std::size_t custom = opts != nullptr ? opts->stack_size : 0;
+  g->custom_stack_size =
+      (custom != 0 && custom != stacks_.stack_size()) ? static_cast<std::uint32_t>(custom) : 0;
+  g->status.store(gstatus::idle, std::memory_order_relaxed);
+  return g;
+}
+
+void runtime::free_unstarted_g(G* g) noexcept {
+  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{16});
+  g->closure = nullptr;
+  g->ops = nullptr;
+  g->status.store(gstatus::dead, std::memory_order_relaxed);
+  gfput(own_p(), g);
+}
+
+void runtime::start_g(G* g) {
+  g->status.store(gstatus::runnable, std::memory_order_relaxed);
+  if (P* p = own_p()) {
+    p->created.store(p->created.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    runqput(p, g, true);
+  } else {
+    foreign_created_.fetch_add(1, std::memory_order_relaxed);
+    globalq_.push(g);
+  }
+  wakep();
+}
+
+void runtime::release_g(P* p, G* g) noexcept {
+  if (g->stk) p->stacks.release(stacks_, g->stk);
+  g->stk = {};
+  g->sp = nullptr;
+  sanitizer::destroy(g->fiber);
+  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{16});
+  g->closure = nullptr;
+  g->ops = nullptr;
+  g->eh = {};
+  g->saved_errno = 0;
+  g->wait_reason = nullptr;
+  gfput(p, g);
+}
+
+void runtime::prepare_first_run(P* p, G* g) {
+  if (g->sp != nullptr || g->is_g0) return;
+  g->stk = g->custom_stack_size ? stack_pool::map_custom(g->custom_stack_size)
+                                : p->stacks.acquire(stacks_);
+  g->sp = arch::make_context(g->stk.hi(), &goroutine_entry, g);
+  sanitizer::create(g->fiber, g->stk.lo, g->stk.size);
+}
+
+// ---------------------------------------------------------------------------
+// Switching.
+
+void runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
+  if (!from->is_g0 && !from_dies && !stack_intact(from->stk, __builtin_frame_address(0)))
+    stack_overflow(from);
+  m->curg = to;
+  if (!to->is_g0) to->status.store(gstatus::running, std::memory_order_relaxed);
+  // The C++ exception state and errno belong to the goroutine, not the thread.
+  eh_state* eh = m->eh_globals;
+  from->eh = *eh;
+  *eh = to->eh;
+  from->saved_errno = errno;
+  errno = to->saved_errno;
+  sanitizer::before_switch(from->fiber, from_dies, to->fiber);
+  arch::goro_context_switch(&from->sp, to->sp);
+  // Resumed, possibly on another thread: everything thread-local is re-read.
+  M* now = this_m();
+  sanitizer::after_switch(now->curg->fiber);
+  now->rt->run_post_switch(now);
+}
+
+void runtime::run_post_switch(M* m) {
+  post_switch ps = m->post;
+  m->post.what = post_switch::kind::none;
+  switch (ps.what) {
+    case post_switch::kind::none:
+      break;
+    case post_switch::kind::park:
+      if (ps.commit != nullptr && !ps.commit(ps.arg, ps.prev)) ready(ps.prev);
+      break;
+    case post_switch::kind::yield:
+      ps.prev->status.store(gstatus::runnable, std::memory_order_relaxed);
+      globalq_.push(ps.prev);
+      break;
+    case post_switch::kind::exit:
+      release_g(m->p, ps.prev);
+      break;
+  }
+}
+
+namespace {
+
+void goroutine_entry(void* arg) {
+  G* g = static_cast<G*>(arg);
+  M* m = this_m();
+  sanitizer::after_switch(g->fiber);
+  runtime* rt = m->rt;
+  rt->run_post_switch(m);
+  try {
+    g->ops->invoke(g->closure);
+  } catch (...) {
+    report_uncaught_exception(g);
+  }
+  g->ops->destroy(g->closure);
+  rt->exit_current();
+}
+
+}  // namespace
+
+void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
+  M* m = this_m();
+  G* g = m->curg;
+  g->wait_reason = reason;
+  g->status.store(gstatus::waiting, std::memory_order_relaxed);
+  m->post = {post_switch::kind::park, g, commit, arg};
+  G* next = next_local(m->p);
+  if (next == nullptr) next = &m->g0;
+  prepare_first_run(m->p, next);
+  switch_to(m, g, next, false);
+}
+
+void runtime::yield_current() {
+  M* m = this_m();
+  G* g = m->curg;
+  m->post = {post_switch::kind::yield, g, nullptr, nullptr};
+  G* next = next_local(m->p);
+  if (next == nullptr) next = &m->g0;
+  prepare_first_run(m->p, next);
+  switch_to(m, g, next, false);
+}
+
+void runtime::exit_current() {
+  M* m = this_m();
+  G* g = m->curg;
+  P* p = m->p;
+  p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  g->status.store(gstatus::dead, std::memory_order_relaxed);
+  m->post = {post_switch::kind::exit, g, nullptr, nullptr};
+  G* next = next_local(p);
+  if (next == nullptr) next = &m->g0;
+  prepare_first_run(p, next);
+  switch_to(m, g, next, true);
+  __builtin_unreachable();
+}
+
+void runtime::ready(G* g) {
+  g->status.store(gstatus::runnable, std::memory_order_relaxed);
+  if (P* p = own_p()) {
+    runqput(p, g, true);
+  } else {
+    globalq_.push(g);
+  }
+  wakep();
+}
+
+// ---------------------------------------------------------------------------
+// Run queues.
+
+void runtime::runqput(P* p, G* g, bool next) {
+  if (next) {
+    g = p->runnext.exchange(g, std::memory_order_acq_rel);
+    if (g == nullptr) return;
+  }
+  g_list overflow;
+  if (p->runq.push(g, overflow)) globalq_.push_batch(overflow);
+}
+
+G* runtime::global_get(P* p, std::int32_t max) {
+  std::int32_t n = globalq_.size() / procs() + 1;
+  if (max > 0 && n > max) n = max;
+  if (n > static_cast<std::int32_t>(local_runq::capacity / 2))
+    n = static_cast<std::int32_t>(local_runq::capacity / 2);
+  g_list batch = globalq_.pop_batch(n);
+  G* g = batch.pop_front();
+  g_list overflow;
+  while (G* extra = batch.pop_front())
+    if (p->runq.push(extra, overflow)) globalq_.push_batch(overflow);
+  return g;
+}
+
+G* runtime::next_local(P* p) {
+  if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+  if (p->schedtick % global_fairness_tick == 0 && !globalq_.empty()) {
+    if (G* g = global_get(p, 1)) {
+      ++p->schedtick;
+      return g;
+    }
+  }
+  // runnext inherits the time slice: it does not advance schedtick.
+  G* next = p->runnext.load(std::memory_order_relaxed);
+  if (next != nullptr && p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+    return next;
+  if (G* g = p->runq.pop()) {
+    ++p->schedtick;
+    return g;
+  }
+  if (!globalq_.empty()) {
+    if (G* g = global_get(p, 0)) {
+      ++p->schedtick;
+      return g;
+    }
+  }
+  return nullptr;
+}
+
+G* runtime::steal_work(M* m) {
+  P* self = m->p;
+  std::uint32_t n = steal_order_.count();
+  for (int round = 0; round < steal_rounds; ++round) {
+    bool last_round = round == steal_rounds - 1;
+    std::uint32_t seed = fastrand(m);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+      P* victim = ps_[steal_order_.at(seed, i)].get();
+      if (victim == self) continue;
+      if (G* g = self->runq.steal_from(victim->runq)) return g;
+      if (!last_round) continue;
+      // The victim probably runs its runnext very soon (a hand-off in
+      // progress): give it a moment (Go waits 3 us) before taking it.
+      G* next = victim->runnext.load(std::memory_order_relaxed);
+      if (next == nullptr) continue;
+      for (int spin = 0; spin < 200 && victim->runnext.load(std::memory_order_relaxed) == next; ++spin)
+        cpu_relax();
+      if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+        return next;
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Spinning, idling and waking Ms.
+
+void runtime::wakep() {
+  if (npidle_.load(std::memory_order_seq_cst) == 0) return;
+  if (nmspinning_.load(std::memory_order_seq_cst) != 0) return;
+  std::int32_t zero = 0;
+  if (!nmspinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+  M* m = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_ms_.empty()) {
+      m = idle_ms_.back();
+      idle_ms_.pop_back();
+      m->idle = false;
+      m->spinning = true;  // it inherits our nmspinning increment
+      npidle_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+  if (m == nullptr) {
+    nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  m->wake_word.store(1, std::memory_order_release);
+  os::futex_wake(&m->wake_word);
+}
+
+void runtime::reset_spinning(M* m) {
+  m->spinning = false;
+  // The last spinner to find work starts another, in case there is more.
+  if (nmspinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
+}
+
+bool runtime::work_visible() {
+  // Under the queue's lock: a producer that pushed there before our
+  // nmspinning decrement is seen, one after it sees the decrement.
+  if (!globalq_.if_empty_locked([] {})) return true;
+  for (const auto& p : ps_)
+    if (!p->runq.empty() || p->runnext.load(std::memory_order_acquire) != nullptr) return true;
+  return false;
+}
+
+G* runtime::find_runnable(M* m) {
+  P* p = m->p;
+  const std::int32_t nprocs = procs();
+  for (;;) {
+    if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    if (G* g = next_local(p)) {
+      if (m->spinning) reset_spinning(m);
+      return g;
+    }
+    if (nprocs > 1 &&
+        (m->spinning || 2 * nmspinning_.load(std::memory_order_relaxed) <
+                            nprocs - npidle_.load(std::memory_order_relaxed))) {
+      if (!m->spinning) {
+        m->spinning = true;
+        nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (G* g = steal_work(m)) {
+        reset_spinning(m);
+        return g;
+      }
+    }
+    // Nothing found: go idle. The global queue is checked under the idle lock,
+    // so a foreign producer either sees us idle (and wakes us) or we see its G.
+    {
+      std::lock_guard lock(idle_mutex_);
+      if (stopping_.load(std::memory_order_relaxed)) continue;
+      bool went_idle = globalq_.if_empty_locked([&] {
+        m->idle = true;
+        idle_ms_.push_back(m);
+        npidle_.fetch_add(1, std::memory_order_seq_cst);
+      });
+      if (!went_idle) continue;
+    }
+    if (m->spinning) {
+      // Drop spinning first, then look again: a producer that saw us spinning
+      // did not wake anyone (see sched.hpp).
+      m->spinning = false;
+      nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
+      if (work_visible()) {
+        std::unique_lock lock(idle_mutex_);
+        if (m->idle) {
+          std::erase(idle_ms_, m);
+          m->idle = false;
+          npidle_.fetch_sub(1, std::memory_order_seq_cst);
+          lock.unlock();
+          m->spinning = true;
+          nmspinning_.fetch_add(1, std::memory_order_seq_cst);
+          continue;
+        }
+        // A waker already took us off the idle list: its wake-up is pending.
+      }
+    }
+    while (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+      os::futex_wait(&m->wake_word, 0);
+    // Woken by wakep() (spinning == true, nmspinning counted) or by shutdown.
+    std::lock_guard lock(idle_mutex_);
+    if (m->idle) {  // shutdown wake-up: still listed
+      std::erase(idle_ms_, m);
+      m->idle = false;
+      npidle_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+}
+
+}  // namespace goro::detail

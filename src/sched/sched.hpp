@@ -1,0 +1,203 @@
+// sched/sched.hpp — the scheduler: Gs run by Ms (threads) holding Ps.
+//
+// Owns: the runtime object, processors (P), machine threads (M), run queues,
+// the park/ready primitive, idle parking of threads and goroutine lifetime.
+//
+// Model (Go's GMP, runtime/proc.go):
+//  - procs Ps, each with a local run queue (runq.hpp), a runnext slot, a
+//    free list of G records, a stack cache and a goroutine-id cache.
+//  - one M per P for now; an M runs goroutines only while it holds its P.
+//    (Handing a P to another M during a blocking call comes with the
+//    netpoller/blocking-call work; the M/P split is kept for it.)
+//  - every M has a g0: its own thread stack, where the scheduling loop runs
+//    when there is nothing to switch to directly.
+//
+// Switching: one switch per hand-off. A goroutine that parks, yields or exits
+// picks the next G itself (runnext, local queue, global queue) and switches
+// straight to it; only when none is found does it switch to g0, which looks
+// further (steals) and parks the thread. The switching side leaves a
+// post-switch action in its M (what to do with the G it left: commit its
+// park, queue it, free it), which the resumed side runs first thing, on its
+// own stack. So nothing touches a G's stack after it is published as waiting,
+// and a waker can never run a G that is still on its way out (Go's gopark
+// commit callback).
+//
+// Spinning and idle Ms (Go's "delicate dance"): a producer of work first
+// publishes the G (local runq, runnext or global queue), then calls wakep(),
+// which wakes an idle M only if no M is spinning (nmspinning 0 -> 1 CAS). An M
+// that finds nothing puts itself on the idle list (npidle++) while holding the
+// global queue's lock and finding it empty; so a producer pushing there later
+// sees npidle > 0. Then, if it was spinning, it decrements nmspinning and
+// re-checks the global queue (under its lock again) and every local queue
+// before sleeping. Work in a local queue is never lost anyway: its owner P is
+// running and will take it.
+//
+// Lock order: idle_mutex -> global_runq lock -> stack_pool lock.
+// (sema bucket locks are taken before any of these, never after.)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "goro/runtime.hpp"
+#include "sched/g.hpp"
+#include "sched/runq.hpp"
+#include "stack/stack.hpp"
+
+namespace goro::detail {
+
+struct M;
+class runtime;
+
+// Visits 0..n-1 each exactly once, from a random start with a stride
+// coprime to n (Go's randomOrder, used by stealing).
+class random_order {
+ public:
+  void reset(std::uint32_t n);
+  std::uint32_t count() const { return n_; }
+  // The i-th index of the enumeration chosen by `seed`.
+  std::uint32_t at(std::uint32_t seed, std::uint32_t i) const {
+    std::uint32_t start = seed % n_;
+    std::uint32_t stride = coprimes_[(seed / n_) % coprimes_.size()];
+    return static_cast<std::uint32_t>((start + std::uint64_t{i} * stride) % n_);
+  }
+
+ private:
+  std::uint32_t n_ = 0;
+  std::vector<std::uint32_t> coprimes_;
+};
+
+
+// What the resumed context must do with the G that switched away.
+struct post_switch {
+  enum class kind : std::uint8_t { none, park, yield, exit };
+  kind what = kind::none;
+  G* prev = nullptr;
+  bool (*commit)(void* arg, G* g) = nullptr;  // park: false = do not park after all
+  void* arg = nullptr;
+};
+
+struct P {
+  int id = 0;
+  local_runq runq;
+  std::atomic<G*> runnext{nullptr};
+  std::uint32_t schedtick = 0;
+  stack_cache stacks;
+  g_list gfree;                      // free G records (owner only)
+  std::uint64_t goid_next = 0, goid_end = 0;
+  // Goroutines started on / exited from this P (owner writes; anyone reads).
+  std::atomic<std::int64_t> created{0}, exited{0};
+  M* m = nullptr;
+};
+
+struct M {
+  runtime* rt = nullptr;
+  P* p = nullptr;
+  G g0;                              // the thread's own context
+  G* curg = nullptr;                 // running G (&g0 in the scheduling loop)
+  post_switch post;
+  eh_state* eh_globals = nullptr;    // this thread's __cxa_eh_globals
+  std::atomic<std::uint32_t> wake_word{0};  // futex: 1 = wake up
+  bool spinning = false;
+  bool idle = false;                 // on the idle list (guarded by idle_mutex)
+  std::uint32_t rng = 1;
+  void* signal_stack = nullptr;
+  std::thread thread;
+};
+
+class runtime {
+ public:
+  explicit runtime(const config& cfg);
+  ~runtime();
+
+  int run(int (*body)(void*), void* arg);
+
+  int procs() const { return static_cast<int>(ps_.size()); }
+  std::int64_t goroutines() const;
+  stack_pool& stacks() { return stacks_; }
+
+  // --- goroutine lifetime -------------------------------------------------
+  G* new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
+           const go_options* opts);
+  void free_unstarted_g(G* g) noexcept;
+  void start_g(G* g);                     // makes a new G runnable
+
+  // --- park / ready (Go's gopark / goready) ---------------------------------
+  // Parks the current goroutine. After it has switched away, commit(arg, g)
+  // runs on another stack; if it returns false the G is made runnable again.
+  void park(bool (*commit)(void*, G*), void* arg, const char* reason);
+  // Makes a waiting G runnable; callable from goroutines, g0 and foreign threads.
+  void ready(G* g);
+  void yield_current();
+  [[noreturn]] void exit_current();
+
+  // --- internals used by the loop and by tests ------------------------------
+  void mstart(M* m);                       // thread body of an M
+  void run_post_switch(M* m);
+  G* find_runnable(M* m);                  // blocking: null means "stop"
+  G* next_local(P* p);                     // runnext / local queue / global (no stealing)
+  G* steal_work(M* m);
+  void wakep();
+  void runqput(P* p, G* g, bool next);
+  void switch_to(M* m, G* from, G* to, bool from_dies);
+  void prepare_first_run(P* p, G* g);
+
+  std::vector<std::unique_ptr<P>>& ps() { return ps_; }
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+
+ private:
+  bool stop_spinning_and_recheck(M* m);
+  G* global_get(P* p, std::int32_t max);
+  void reset_spinning(M* m);
+  bool work_visible();
+  void release_g(P* p, G* g) noexcept;
+  G* gfget(P* p);
+  void gfput(P* p, G* g);
+  void new_g_chunk_locked();
+  std::uint64_t next_goid(P* p);
+  P* own_p() const;  // the calling thread's P if it belongs to this runtime
+
+  config cfg_;
+  stack_pool stacks_;
+  std::vector<std::unique_ptr<P>> ps_;
+  std::vector<std::unique_ptr<M>> ms_;
+  global_runq globalq_;
+  random_order steal_order_;
+
+  std::mutex idle_mutex_;
+  std::vector<M*> idle_ms_;              // guarded by idle_mutex_
+  std::atomic<std::int32_t> npidle_{0};
+  std::atomic<std::int32_t> nmspinning_{0};
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> goid_gen_{0};
+
+  // G records are allocated in chunks and never freed while the runtime
+  // lives (Go's allgs): free ones are recycled through P::gfree and gfree_.
+  std::mutex gfree_mutex_;
+  g_list gfree_;                         // guarded by gfree_mutex_
+  std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by gfree_mutex_
+  std::atomic<std::int64_t> foreign_created_{0};  // goroutines made off-P
+
+  std::atomic<std::uint32_t> main_done_{0};
+  int exit_code_ = 0;
+  int (*main_body_)(void*) = nullptr;
+  void* main_arg_ = nullptr;
+  static void main_invoke(void* self);
+};
+
+// The runtime that is running, or null (set for the duration of run()).
+runtime* current_runtime() noexcept;
+runtime* set_current_runtime(runtime* rt) noexcept;
+// The calling thread's M, or null on a thread that is not a goro thread.
+// Never inlined: the thread may change across a switch, and a compiler may
+// otherwise reuse a TLS address computed before it.
+M* this_m() noexcept;
+// The running goroutine, or null on g0 and on foreign threads.
+G* current_g() noexcept;
+
+}  // namespace goro::detail

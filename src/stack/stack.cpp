@@ -1,0 +1,193 @@
+// stack/stack.cpp — see stack.hpp for the design.
+#include "stack/stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "goro/runtime.hpp"
+#include "debug/sanitizer.hpp"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace goro::detail {
+namespace {
+
+constexpr int stacks_per_slab = 64;
+constexpr std::size_t warm_cap = 1024;
+
+std::size_t page_size() {
+  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+// Mappings we allow mprotect guards to consume in mprotect_guard mode.
+std::atomic<long> mprotect_guard_budget{0};
+
+long read_max_map_count() {
+  long value = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    if (std::fscanf(f, "%ld", &value) != 1) value = 65530;
+    std::fclose(f);
+  }
+  return value;
+}
+
+guard_mode probe_guard_mode() {
+  std::size_t page = page_size();
+  void* probe = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (probe == MAP_FAILED) return guard_mode::canary_only;
+  bool ok = madvise(probe, page, MADV_GUARD_INSTALL) == 0;
+  munmap(probe, 2 * page);
+  if (ok) return guard_mode::madvise_guard;
+  // Each guard splits a mapping; leave most of the map count to everyone else.
+  mprotect_guard_budget.store(std::max(0L, read_max_map_count() / 4));
+  return guard_mode::mprotect_guard;
+}
+
+// Protects the guard_bytes at `base` (the low end of a stack slot). Returns
+// the flags the stack gets (canary when it could not be guarded).
+std::uint32_t protect_guard(char* base) {
+  switch (stack_guard_mode()) {
+    case guard_mode::madvise_guard:
+      if (madvise(base, guard_bytes, MADV_GUARD_INSTALL) == 0) return 0;
+      break;
+    case guard_mode::mprotect_guard:
+      if (mprotect_guard_budget.fetch_sub(2) > 0 &&
+          mprotect(base, guard_bytes, PROT_NONE) == 0)
+        return 0;
+      break;
+    case guard_mode::canary_only:
+      break;
+  }
+  return stack_flag_canary;
+}
+
+stack carve(char* slot, std::size_t slot_size) {
+  stack s;
+  s.lo = slot + guard_bytes;
+  s.size = static_cast<std::uint32_t>(slot_size - guard_bytes);
+  s.flags = protect_guard(slot);
+  if (s.flags & stack_flag_canary)
+    *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
+  return s;
+}
+
+[[noreturn]] void out_of_memory(const char* what) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "out of memory: %s (%s)", what, std::strerror(errno));
+  fatal(buf);
+}
+
+}  // namespace
+
+guard_mode stack_guard_mode() {
+  static const guard_mode mode = probe_guard_mode();
+  return mode;
+}
+
+stack_pool::stack_pool(std::size_t stack_size)
+    : stack_size_((std::max(stack_size, min_stack_size) + page_size() - 1) & ~(page_size() - 1)) {}
+
+stack_pool::~stack_pool() {
+  for (const slab& s : slabs_) munmap(s.base, s.bytes);
+}
+
+void stack_pool::grow_locked() {
+  std::size_t bytes = stack_size_ * stacks_per_slab;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) out_of_memory("cannot reserve goroutine stacks");
+  auto* base = static_cast<char*>(mem);
+  slabs_.push_back({base, bytes});
+  // Highest slot first, so that stacks are handed out in address order.
+  for (int i = stacks_per_slab - 1; i >= 0; --i)
+    cold_.push_back(carve(base + static_cast<std::size_t>(i) * stack_size_, stack_size_));
+}
+
+int stack_pool::get_batch(stack* out, int max) {
+  std::lock_guard lock(mutex_);
+  int n = 0;
+  while (n < max) {
+    if (!warm_.empty()) {
+      out[n++] = warm_.back();
+      warm_.pop_back();
+    } else {
+      if (cold_.empty()) grow_locked();
+      out[n++] = cold_.back();
+      cold_.pop_back();
+    }
+  }
+  return n;
+}
+
+void stack_pool::put_batch(const stack* in, int n) {
+  std::lock_guard lock(mutex_);
+  for (int i = 0; i < n; ++i) {
+    stack s = in[i];
+    if (warm_.size() < warm_cap) {
+      warm_.push_back(s);
+      continue;
+    }
+    // Give the pages back but keep the address range (and its guard).
+    madvise(s.lo, s.size, MADV_DONTNEED);
+    if (s.flags & stack_flag_canary)
+      *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
+    cold_.push_back(s);
+  }
+}
+
+std::size_t stack_pool::reserved_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (const slab& s : slabs_) total += s.bytes;
+  return total;
+}
+
+stack stack_pool::map_custom(std::size_t total_size) {
+  std::size_t page = page_size();
+  total_size = (std::max(total_size, min_stack_size) + page - 1) & ~(page - 1);
+  void* mem = mmap(nullptr, total_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) out_of_memory("cannot map a goroutine stack");
+  stack s = carve(static_cast<char*>(mem), total_size);
+  s.flags |= stack_flag_custom;
+  return s;
+}
+
+void stack_pool::unmap_custom(const stack& s) noexcept {
+  munmap(s.lo - guard_bytes, s.size + guard_bytes);
+}
+
+stack stack_cache::acquire(stack_pool& pool) {
+  if (count_ == 0) count_ = pool.get_batch(items_, capacity / 2);
+  return items_[--count_];
+}
+
+void stack_cache::release(stack_pool& pool, const stack& s) {
+  sanitizer::unpoison_stack(s.lo, s.size);  // frames of the dead goroutine
+  if (s.flags & stack_flag_custom) {
+    stack_pool::unmap_custom(s);
+    return;
+  }
+  if (count_ == capacity) {
+    pool.put_batch(items_ + capacity / 2, capacity / 2);
+    count_ = capacity / 2;
+  }
+  items_[count_++] = s;
+}
+
+void stack_cache::drain(stack_pool& pool) {
+  pool.put_batch(items_, count_);
+  count_ = 0;
+}
+
+}  // namespace goro::detail
