@@ -39,6 +39,10 @@ struct G {
   void* sp = nullptr;          // saved stack pointer while switched out
   stack stk;                   // empty until first run (g0: the thread's stack)
   G* schedlink = nullptr;      // run queue / free list link
+  // Valid on the first G of a batch in the global run queue only.
+  G* batch_next = nullptr;     // the next batch
+  G* batch_tail = nullptr;     // the last G of this batch
+  std::int32_t batch_size = 0;
   std::uint64_t id = 0;
   std::atomic<gstatus> status{gstatus::idle};
   const char* wait_reason = nullptr;
@@ -49,7 +53,7 @@ struct G {
   const closure_ops* ops = nullptr;
   void* closure = nullptr;              // points into inline_closure or the heap
   sanitizer::fiber_state fiber;
-  static constexpr std::size_t inline_closure_size = 64;
+  static constexpr std::size_t inline_closure_size = 48;
   alignas(16) unsigned char inline_closure[inline_closure_size];
 
   bool closure_on_heap() const { return closure != nullptr && closure != inline_closure; }

@@ -8,10 +8,12 @@
 // a slot that the owner is overwriting; the thief's CAS on head then fails and
 // it discards what it read.
 //
-// global_runq: an unbounded intrusive FIFO (G::schedlink) under a mutex, for
-// overflow of local queues, yielded goroutines and goroutines created by
-// threads that are not goroutines. Its size is also kept in an atomic so that
-// it can be checked without the lock.
+// global_runq: an unbounded FIFO of batches under a spinlock, for overflow of
+// local queues (a batch of 129), yielded goroutines and goroutines created by
+// threads that are not goroutines (batches of 1). A batch is a G list linked
+// by G::schedlink whose first G carries the batch's tail, size and the next
+// batch, so pushing and taking a batch are O(1) inside the lock. Its size is
+// also kept in an atomic so that it can be checked without the lock.
 //
 // Lock order: global_runq's lock is taken after nothing else, except the
 // scheduler's idle lock may be held around it (sched.cpp).
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "os/spinlock.hpp"
 #include "sched/g.hpp"
 
 namespace goro::detail {
@@ -55,42 +58,111 @@ struct g_list {
   }
 };
 
+// A stack of G batches (free G records), not synchronised: the owner locks.
+// Batches are linked through their first G like global_runq's.
+class batch_stack {
+ public:
+  bool empty() const { return top_ == nullptr; }
+  void push_batch(g_list& batch) {
+    if (batch.head == nullptr) return;
+    G* head = batch.head;
+    head->batch_tail = batch.tail;
+    head->batch_size = batch.size;
+    head->batch_next = top_;
+    top_ = head;
+    batch = {};
+  }
+  // Takes one G (just_one) or the whole top batch; O(1).
+  g_list pop_batch(bool just_one) {
+    g_list out;
+    G* head = top_;
+    if (head == nullptr) return out;
+    if (just_one && head->batch_size > 1) {
+      G* rest = head->schedlink;
+      rest->batch_tail = head->batch_tail;
+      rest->batch_size = head->batch_size - 1;
+      rest->batch_next = head->batch_next;
+      top_ = rest;
+      head->schedlink = nullptr;
+      out.head = out.tail = head;
+      out.size = 1;
+    } else {
+      top_ = head->batch_next;
+      out.head = head;
+      out.tail = head->batch_tail;
+      out.size = head->batch_size;
+    }
+    return out;
+  }
+ private:
+  G* top_ = nullptr;
+};
+
 class global_runq {
  public:
   void push(G* g) {
-    std::lock_guard lock(mutex_);
-    list_.push_back(g);
-    size_.store(list_.size, std::memory_order_relaxed);
+    g->schedlink = nullptr;
+    g_list one;
+    one.push_back(g);
+    push_batch(one);
   }
+  // Appends a whole list in O(1), as one batch.
   void push_batch(g_list& batch) {
-    std::lock_guard lock(mutex_);
-    list_.append(batch);
-    size_.store(list_.size, std::memory_order_relaxed);
+    if (batch.head == nullptr) return;
+    G* head = batch.head;
+    head->batch_tail = batch.tail;
+    head->batch_size = batch.size;
+    head->batch_next = nullptr;
+    std::lock_guard lock(lock_);
+    if (last_) last_->batch_next = head; else first_ = head;
+    last_ = head;
+    size_.store(size_.load(std::memory_order_relaxed) + batch.size, std::memory_order_relaxed);
+    batch = {};
   }
-  // Takes up to `max` Gs (at least one if not empty).
-  g_list pop_batch(std::int32_t max) {
+  // Takes one G (max == 1) or the whole first batch (at most what one push
+  // put there), in O(1) under the lock; empty list if the queue is empty.
+  g_list pop_batch(bool just_one) {
     g_list out;
-    std::lock_guard lock(mutex_);
-    while (out.size < max && list_.head) out.push_back(list_.pop_front());
-    size_.store(list_.size, std::memory_order_relaxed);
+    std::lock_guard lock(lock_);
+    G* head = first_;
+    if (head == nullptr) return out;
+    if (just_one && head->batch_size > 1) {
+      G* rest = head->schedlink;
+      rest->batch_tail = head->batch_tail;
+      rest->batch_size = head->batch_size - 1;
+      rest->batch_next = head->batch_next;
+      first_ = rest;
+      if (last_ == head) last_ = rest;
+      out.head = out.tail = head;
+      out.size = 1;
+      head->schedlink = nullptr;
+    } else {
+      first_ = head->batch_next;
+      if (first_ == nullptr) last_ = nullptr;
+      out.head = head;
+      out.tail = head->batch_tail;
+      out.size = head->batch_size;
+    }
+    size_.store(size_.load(std::memory_order_relaxed) - out.size, std::memory_order_relaxed);
     return out;
   }
   bool empty() const { return size_.load(std::memory_order_relaxed) == 0; }
+  std::int32_t size() const { return size_.load(std::memory_order_relaxed); }
   // Checks emptiness under the queue's lock, and if empty runs f() still
   // holding it. A producer that pushes after this and then reads what f()
   // wrote is guaranteed to see it (the idle protocol in sched.hpp).
   template <class F>
   bool if_empty_locked(F&& f) {
-    std::lock_guard lock(mutex_);
-    if (list_.head != nullptr) return false;
+    std::lock_guard lock(lock_);
+    if (first_ != nullptr) return false;
     f();
     return true;
   }
-  std::int32_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  std::mutex mutex_;
-  g_list list_;
+  spinlock lock_;
+  G* first_ = nullptr;  // first batch; guarded by lock_
+  G* last_ = nullptr;   // last batch; guarded by lock_
   std::atomic<std::int32_t> size_{0};
 };
 

@@ -26,10 +26,12 @@ std::atomic<runtime*> running_runtime{nullptr};
 constexpr std::uint64_t goid_batch = 16;
 // P-local free G records kept before half move to the global list.
 constexpr std::int32_t gfree_local_max = 64;
-constexpr int g_chunk_size = 64;
+constexpr int g_chunk_size = 256;
 // Go looks at the global queue first on every 61st schedule tick.
 constexpr std::uint32_t global_fairness_tick = 61;
 constexpr int steal_rounds = 4;
+// How long a spinning M keeps looking for work before it parks (see spin_for_work).
+constexpr std::chrono::microseconds spin_budget{50};
 
 int resolve_procs(int requested) {
   if (requested > 0) return requested;
@@ -199,37 +201,50 @@ void runtime::mstart(M* m) {
 // ---------------------------------------------------------------------------
 // Goroutine records.
 
-void runtime::new_g_chunk_locked() {
+g_list runtime::new_g_chunk() {
+  // Allocated (and page-faulted in) outside the lock.
   auto chunk = std::make_unique<G[]>(g_chunk_size);
-  for (int i = 0; i < g_chunk_size; ++i) gfree_.push_back(&chunk[static_cast<std::size_t>(i)]);
+  g_list batch;
+  for (int i = 0; i < g_chunk_size; ++i) batch.push_back(&chunk[static_cast<std::size_t>(i)]);
+  std::lock_guard lock(gfree_lock_);
   g_chunks_.push_back(std::move(chunk));
+  return batch;
 }
 
+// Free G records move between a P and the global pool a whole list at a time
+// (O(1) under the lock): walking a list of records last touched by another
+// core would cost a cache miss per record inside the lock.
 G* runtime::gfget(P* p) {
-  if (p != nullptr) {
-    if (p->gfree.size == 0) {
-      std::lock_guard lock(gfree_mutex_);
-      if (gfree_.size == 0) new_g_chunk_locked();
-      while (p->gfree.size < gfree_local_max / 2 && gfree_.size > 0)
-        p->gfree.push_back(gfree_.pop_front());
-    }
-    return p->gfree.pop_front();
+  g_list batch;
+  {
+    std::lock_guard lock(gfree_lock_);
+    if (p == nullptr || p->gfree.size == 0) batch = gfree_.pop_batch(p == nullptr);
   }
-  std::lock_guard lock(gfree_mutex_);
-  if (gfree_.size == 0) new_g_chunk_locked();
-  return gfree_.pop_front();
+  if (p == nullptr) {
+    if (batch.size == 0) batch = new_g_chunk();
+    G* g = batch.pop_front();
+    if (batch.size > 0) {
+      std::lock_guard lock(gfree_lock_);
+      gfree_.push_batch(batch);
+    }
+    return g;
+  }
+  if (p->gfree.size == 0) p->gfree = batch.size > 0 ? batch : new_g_chunk();
+  return p->gfree.pop_front();
 }
 
 void runtime::gfput(P* p, G* g) {
   if (p == nullptr) {
-    std::lock_guard lock(gfree_mutex_);
-    gfree_.push_back(g);
+    g_list one;
+    one.push_back(g);
+    std::lock_guard lock(gfree_lock_);
+    gfree_.push_batch(one);
     return;
   }
   p->gfree.push_back(g);
   if (p->gfree.size >= gfree_local_max) {
-    std::lock_guard lock(gfree_mutex_);
-    while (p->gfree.size > gfree_local_max / 2) gfree_.push_back(p->gfree.pop_front());
+    std::lock_guard lock(gfree_lock_);
+    gfree_.push_batch(p->gfree);
   }
 }
 
@@ -425,12 +440,8 @@ void runtime::runqput(P* p, G* g, bool next) {
   if (p->runq.push(g, overflow)) globalq_.push_batch(overflow);
 }
 
-G* runtime::global_get(P* p, std::int32_t max) {
-  std::int32_t n = globalq_.size() / procs() + 1;
-  if (max > 0 && n > max) n = max;
-  if (n > static_cast<std::int32_t>(local_runq::capacity / 2))
-    n = static_cast<std::int32_t>(local_runq::capacity / 2);
-  g_list batch = globalq_.pop_batch(n);
+G* runtime::global_get(P* p, bool just_one) {
+  g_list batch = globalq_.pop_batch(just_one);
   G* g = batch.pop_front();
   g_list overflow;
   while (G* extra = batch.pop_front())
@@ -441,7 +452,7 @@ G* runtime::global_get(P* p, std::int32_t max) {
 G* runtime::next_local(P* p) {
   if (stopping_.load(std::memory_order_relaxed)) return nullptr;
   if (p->schedtick % global_fairness_tick == 0 && !globalq_.empty()) {
-    if (G* g = global_get(p, 1)) {
+    if (G* g = global_get(p, true)) {
       ++p->schedtick;
       return g;
     }
@@ -455,7 +466,7 @@ G* runtime::next_local(P* p) {
     return g;
   }
   if (!globalq_.empty()) {
-    if (G* g = global_get(p, 0)) {
+    if (G* g = global_get(p, false)) {
       ++p->schedtick;
       return g;
     }
@@ -490,6 +501,25 @@ G* runtime::steal_work(M* m) {
 
 // ---------------------------------------------------------------------------
 // Spinning, idling and waking Ms.
+
+G* runtime::spin_for_work(M* m) {
+  // Go makes 4 stealing passes and then parks the thread. Waking a parked
+  // thread costs the waker a futex syscall and the sleeper a few microseconds,
+  // which is more than a burst of goroutine creation takes to refill a queue;
+  // so a spinning M keeps looking for a short while (bounded: at most half the
+  // Ps spin, and only for spin_budget) before it gives up.
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::time_point{};
+  for (;;) {
+    if (G* g = steal_work(m)) return g;
+    if (G* g = next_local(m->p)) return g;  // the global queue, or a ready()
+    if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    auto now = clock::now();
+    if (deadline == clock::time_point{}) deadline = now + spin_budget;
+    else if (now >= deadline) return nullptr;
+    for (int i = 0; i < 32; ++i) cpu_relax();
+  }
+}
 
 void runtime::wakep() {
   if (npidle_.load(std::memory_order_seq_cst) == 0) return;
@@ -546,7 +576,7 @@ G* runtime::find_runnable(M* m) {
         m->spinning = true;
         nmspinning_.fetch_add(1, std::memory_order_seq_cst);
       }
-      if (G* g = steal_work(m)) {
+      if (G* g = spin_for_work(m)) {
         reset_spinning(m);
         return g;
       }

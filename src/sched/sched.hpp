@@ -45,6 +45,7 @@
 
 #include "goro/runtime.hpp"
 #include "sched/g.hpp"
+#include "os/spinlock.hpp"
 #include "sched/runq.hpp"
 #include "stack/stack.hpp"
 
@@ -141,6 +142,7 @@ class runtime {
   G* find_runnable(M* m);                  // blocking: null means "stop"
   G* next_local(P* p);                     // runnext / local queue / global (no stealing)
   G* steal_work(M* m);
+  G* spin_for_work(M* m);
   void wakep();
   void runqput(P* p, G* g, bool next);
   void switch_to(M* m, G* from, G* to, bool from_dies);
@@ -151,13 +153,13 @@ class runtime {
 
  private:
   bool stop_spinning_and_recheck(M* m);
-  G* global_get(P* p, std::int32_t max);
+  G* global_get(P* p, bool just_one);
   void reset_spinning(M* m);
   bool work_visible();
   void release_g(P* p, G* g) noexcept;
   G* gfget(P* p);
   void gfput(P* p, G* g);
-  void new_g_chunk_locked();
+  g_list new_g_chunk();
   std::uint64_t next_goid(P* p);
   P* own_p() const;  // the calling thread's P if it belongs to this runtime
 
@@ -178,9 +180,9 @@ class runtime {
 
   // G records are allocated in chunks and never freed while the runtime
   // lives (Go's allgs): free ones are recycled through P::gfree and gfree_.
-  std::mutex gfree_mutex_;
-  g_list gfree_;                         // guarded by gfree_mutex_
-  std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by gfree_mutex_
+  spinlock gfree_lock_;
+  batch_stack gfree_;                    // guarded by gfree_lock_
+  std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by gfree_lock_
   std::atomic<std::int64_t> foreign_created_{0};  // goroutines made off-P
 
   std::atomic<std::uint32_t> main_done_{0};

@@ -1,36 +1,16 @@
 // sema/sema.cpp — see sema.hpp.
 #include "sema/sema.hpp"
 
-#include <sched.h>
-
 #include <cstddef>
 
 #include "os/futex.hpp"
+#include "os/spinlock.hpp"
 #include "sched/sched.hpp"
 
 namespace goro::detail {
 namespace {
 
 constexpr std::size_t sema_table_size = 251;
-
-class spinlock {
- public:
-  void lock() noexcept {
-    for (int spins = 0;; ++spins) {
-      if (!flag_.exchange(true, std::memory_order_acquire)) return;
-      while (flag_.load(std::memory_order_relaxed)) {
-        if (spins++ > 64) {
-          // The holder may have been descheduled: let it run.
-          ::sched_yield();
-        }
-      }
-    }
-  }
-  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> flag_{false};
-};
 
 struct sema_waiter {
   const void* addr = nullptr;

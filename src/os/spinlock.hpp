@@ -1,0 +1,38 @@
+// os/spinlock.hpp — a lock for the runtime's short critical sections.
+//
+// Owns nothing; used where a critical section is a few pointer moves (the
+// global run queue, free lists, semaphore buckets) and a std::mutex would put
+// the thread to sleep in the kernel on contention, which costs far more than
+// the section itself. Test-and-test-and-set; after a bounded spin it yields
+// the thread so that a descheduled holder can finish.
+#pragma once
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace goro::detail {
+
+class spinlock {
+ public:
+  void lock() noexcept {
+    for (int spins = 0;; ++spins) {
+      if (!flag_.exchange(true, std::memory_order_acquire)) return;
+      while (flag_.load(std::memory_order_relaxed)) {
+        if (++spins > 100) ::sched_yield();
+#if defined(__x86_64__)
+        else __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        else asm volatile("yield" ::: "memory");
+#endif
+      }
+    }
+  }
+  bool try_lock() noexcept { return !flag_.exchange(true, std::memory_order_acquire); }
+  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+}  // namespace goro::detail
