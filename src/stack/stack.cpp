@@ -22,6 +22,7 @@ namespace {
 
 constexpr int stacks_per_slab = 64;
 constexpr std::size_t warm_cap = 1024;
+constexpr std::size_t release_batch = 256;
 
 std::size_t page_size() {
   static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -121,6 +122,7 @@ int stack_pool::get_batch(stack* out, int max) {
       out[n++] = warm_.back();
       warm_.pop_back();
     } else {
+      if (cold_.empty() && !releasing_.empty()) release_pages_locked();
       if (cold_.empty()) grow_locked();
       out[n++] = cold_.back();
       cold_.pop_back();
@@ -132,17 +134,32 @@ int stack_pool::get_batch(stack* out, int max) {
 void stack_pool::put_batch(const stack* in, int n) {
   std::lock_guard lock(mutex_);
   for (int i = 0; i < n; ++i) {
-    stack s = in[i];
-    if (warm_.size() < warm_cap) {
-      warm_.push_back(s);
-      continue;
-    }
-    // Give the pages back but keep the address range (and its guard).
-    madvise(s.lo, s.size, MADV_DONTNEED);
-    if (s.flags & stack_flag_canary)
-      *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
+    if (warm_.size() < warm_cap) warm_.push_back(in[i]);
+    else releasing_.push_back(in[i]);
+  }
+  if (releasing_.size() >= release_batch) release_pages_locked();
+}
+
+// Gives the pages of the stacks in releasing_ back to the kernel, keeping
+// their address ranges (and guards: guard markers survive MADV_DONTNEED).
+// Neighbouring stacks of a slab are released with one call: each madvise
+// costs a TLB shoot-down on every CPU running this process.
+void stack_pool::release_pages_locked() {
+  std::sort(releasing_.begin(), releasing_.end(),
+            [](const stack& a, const stack& b) { return a.lo < b.lo; });
+  std::size_t i = 0;
+  while (i < releasing_.size()) {
+    std::size_t j = i + 1;
+    while (j < releasing_.size() && releasing_[j].lo == releasing_[j - 1].hi() + guard_bytes) ++j;
+    char* lo = releasing_[i].lo;
+    madvise(lo, static_cast<std::size_t>(releasing_[j - 1].hi() - lo), MADV_DONTNEED);
+    i = j;
+  }
+  for (stack& s : releasing_) {
+    if (s.flags & stack_flag_canary) *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
     cold_.push_back(s);
   }
+  releasing_.clear();
 }
 
 std::size_t stack_pool::reserved_bytes() const {

@@ -18,8 +18,8 @@
 //  - A goroutine gets a stack when it first runs and gives it back when it
 //    exits; stacks are cached per P (no lock), then in the pool (one mutex).
 //    Warm stacks (pages already committed) are reused first; past a cap the
-//    pool returns their pages to the kernel (MADV_DONTNEED) and keeps the
-//    address range.
+//    pool returns their pages to the kernel (MADV_DONTNEED, in batches of
+//    neighbouring stacks) and keeps the address range.
 //
 // Invariants: a stack's usable range is [lo, lo + size); the guard_bytes
 // below lo fault on access (unless the stack is a canary stack). Slabs are
@@ -89,10 +89,12 @@ class stack_pool {
 
  private:
   void grow_locked();
+  void release_pages_locked();
 
   const std::size_t stack_size_;
   mutable std::mutex mutex_;
   std::vector<stack> warm_;   // pages likely committed: reuse first
+  std::vector<stack> releasing_;  // past warm_cap: pages to return, in batches
   std::vector<stack> cold_;   // pages returned to the kernel
   struct slab { char* base; std::size_t bytes; };
   std::vector<slab> slabs_;
