@@ -581,30 +581,33 @@ G* runtime::find_runnable(M* m) {
         return g;
       }
     }
-    // Nothing found: go idle. The global queue is checked under the idle lock,
-    // so a foreign producer either sees us idle (and wakes us) or we see its G.
+    // Nothing found: go idle. The global queue is checked under its lock, so
+    // a foreign producer either sees us idle (and wakes us) or we see its G.
+    // m->spinning is only written under idle_mutex_ while we may be listed:
+    // a waker writes it too.
+    bool was_spinning = false;
     {
       std::lock_guard lock(idle_mutex_);
       if (stopping_.load(std::memory_order_relaxed)) continue;
       bool went_idle = globalq_.if_empty_locked([&] {
+        was_spinning = m->spinning;
+        m->spinning = false;
         m->idle = true;
         idle_ms_.push_back(m);
         npidle_.fetch_add(1, std::memory_order_seq_cst);
       });
       if (!went_idle) continue;
     }
-    if (m->spinning) {
+    if (was_spinning) {
       // Drop spinning first, then look again: a producer that saw us spinning
       // did not wake anyone (see sched.hpp).
-      m->spinning = false;
       nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
       if (work_visible()) {
-        std::unique_lock lock(idle_mutex_);
+        std::lock_guard lock(idle_mutex_);
         if (m->idle) {
           std::erase(idle_ms_, m);
           m->idle = false;
           npidle_.fetch_sub(1, std::memory_order_seq_cst);
-          lock.unlock();
           m->spinning = true;
           nmspinning_.fetch_add(1, std::memory_order_seq_cst);
           continue;
