@@ -1,6 +1,8 @@
 // goro/goro.hpp — the umbrella header: everything goro offers.
 #pragma once
 
+#include "goro/chan.hpp"
 #include "goro/panic.hpp"
 #include "goro/runtime.hpp"
+#include "goro/select.hpp"
 #include "goro/wait_group.hpp"

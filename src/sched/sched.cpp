@@ -80,6 +80,21 @@ G* current_g() noexcept {
   return m->curg;
 }
 
+std::uint32_t cheap_rand() noexcept {
+  static thread_local std::uint32_t state = 0;
+  std::uint32_t x = state;
+  if (x == 0) {
+    x = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(&state) >> 4) ^
+        static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    if (x == 0) x = 0x9E3779B9u;
+  }
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  state = x;
+  return x;
+}
+
 runtime* current_runtime() noexcept { return running_runtime.load(std::memory_order_acquire); }
 
 runtime* set_current_runtime(runtime* rt) noexcept {

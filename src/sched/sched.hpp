@@ -201,5 +201,7 @@ runtime* set_current_runtime(runtime* rt) noexcept;
 M* this_m() noexcept;
 // The running goroutine, or null on g0 and on foreign threads.
 G* current_g() noexcept;
+// A fast pseudo-random number (per-thread xorshift; not for cryptography).
+std::uint32_t cheap_rand() noexcept;
 
 }  // namespace goro::detail

@@ -5,7 +5,7 @@
 
 #include "os/futex.hpp"
 #include "os/spinlock.hpp"
-#include "sched/sched.hpp"
+#include "sched/parker.hpp"
 
 namespace goro::detail {
 namespace {
@@ -14,8 +14,7 @@ constexpr std::size_t sema_table_size = 251;
 
 struct sema_waiter {
   const void* addr = nullptr;
-  G* g = nullptr;                                  // null: a plain thread
-  std::atomic<std::uint32_t>* thread_word = nullptr;
+  parker who;
   sema_waiter* next = nullptr;
   bool ticket = false;  // the releaser handed us the count
 };
@@ -61,8 +60,6 @@ bool try_acquire(std::atomic<std::uint32_t>* addr) {
   return false;
 }
 
-thread_local std::atomic<std::uint32_t> thread_wake_word{0};
-
 }  // namespace
 
 void sem_acquire(std::atomic<std::uint32_t>* addr, const char* wait_reason) {
@@ -70,7 +67,6 @@ void sem_acquire(std::atomic<std::uint32_t>* addr, const char* wait_reason) {
   sema_bucket& b = bucket_for(addr);
   sema_waiter w;
   w.addr = addr;
-  G* g = current_g();
   for (;;) {
     b.lock.lock();
     b.nwait.fetch_add(1, std::memory_order_seq_cst);
@@ -80,23 +76,9 @@ void sem_acquire(std::atomic<std::uint32_t>* addr, const char* wait_reason) {
       return;
     }
     w.ticket = false;
-    w.g = g;
-    if (g != nullptr) {
-      b.enqueue(&w);
-      current_runtime()->park(
-          [](void* bucket, G*) {
-            static_cast<sema_bucket*>(bucket)->lock.unlock();
-            return true;
-          },
-          &b, wait_reason);
-    } else {
-      std::atomic<std::uint32_t>* word = &thread_wake_word;
-      word->store(0, std::memory_order_relaxed);
-      w.thread_word = word;
-      b.enqueue(&w);
-      b.lock.unlock();
-      while (word->load(std::memory_order_acquire) == 0) os::futex_wait(word, 0);
-    }
+    b.enqueue(&w);
+    w.who.block([](void* bucket) { static_cast<sema_bucket*>(bucket)->lock.unlock(); }, &b,
+                wait_reason);
     if (w.ticket || try_acquire(addr)) return;
   }
 }
@@ -115,13 +97,7 @@ void sem_release(std::atomic<std::uint32_t>* addr, bool handoff) {
   b.lock.unlock();
   if (w == nullptr) return;
   if (handoff && try_acquire(addr)) w->ticket = true;
-  if (w->g != nullptr) {
-    current_runtime()->ready(w->g);
-  } else {
-    std::atomic<std::uint32_t>* word = w->thread_word;  // w may vanish after the store
-    word->store(1, std::memory_order_release);
-    os::futex_wake(word);
-  }
+  w->who.wake();
 }
 
 }  // namespace goro::detail

@@ -1,0 +1,146 @@
+// chan/chan.hpp — the type-erased channel (Go's runtime/chan.go hchan) and
+// the waiter records that select shares with it.
+//
+// Owns: the buffer, the queues of blocked senders and receivers, and the
+// closed flag of every channel. The templates in goro/chan.hpp only say how
+// to move and destroy one element (elem_ops).
+//
+// Invariants (as in chan.go), all under `lock`:
+//  - at least one of sendq and recvq is empty, except for an unbuffered
+//    channel with a single goroutine blocked in select on both its send and
+//    its receive (a select never matches itself);
+//  - for a buffered channel: qcount > 0 implies recvq is empty, and
+//    qcount < cap implies sendq is empty.
+// A value goes straight from a sender to a waiting receiver (and from a
+// waiting sender to a receiver), never through the buffer when someone waits;
+// a receive from a full buffer with waiting senders takes the oldest value and
+// moves the first waiting sender's value into the freed slot, which keeps
+// FIFO order across the buffer and the queue.
+//
+// Waking: the operation that completes a waiter's communication writes the
+// value and `success`, unlinks it, releases the channel lock and then wakes
+// it (parker::wake). A waiter that belongs to a select is claimed first with
+// one CAS on the select's `done` word; a waiter whose select was already won
+// elsewhere is skipped (and unlinked) by dequeue.
+//
+// Lock order: channel locks are leaves with respect to the scheduler (no
+// scheduler lock is taken under one: waking happens after unlocking). select
+// holds several channel locks at once, always in ascending address order; a
+// channel that appears in several cases is locked once.
+//
+// Non-blocking fast paths (try_send/try_recv on a channel that is not ready)
+// do not lock: they read `closed` and the counts atomically, in the order
+// chan.go explains, and never report "not ready" for a channel that was ready
+// during the whole call.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "goro/chan.hpp"
+#include "os/spinlock.hpp"
+#include "sched/parker.hpp"
+
+namespace goro::detail {
+
+struct waiter;
+
+// Shared by every waiter of one select: the first completer CASes done 0 -> 1.
+struct select_state {
+  std::atomic<std::uint32_t> done{0};
+  waiter* winner = nullptr;  // written by the CAS winner before it wakes the select
+};
+
+// A blocked send or receive (Go's sudog). Lives on the waiter's stack.
+struct waiter {
+  parker who;                    // captured when constructed: construct it in the waiting context
+  void* elem = nullptr;          // send: the value to move from; recv: raw storage to construct in
+  chan_core* c = nullptr;
+  waiter* next = nullptr;
+  waiter* prev = nullptr;
+  select_state* sel = nullptr;   // non-null: part of a select
+  int case_index = -1;
+  bool success = false;         // true: communicated; false: woken by close
+};
+
+// A FIFO of waiters, doubly linked so that select can unlink in O(1).
+// Guarded by the channel lock; `head` is atomic only so that non-blocking
+// operations can check emptiness without the lock.
+struct wait_queue {
+  std::atomic<waiter*> head{nullptr};
+  waiter* last = nullptr;
+
+  waiter* first() const { return head.load(std::memory_order_relaxed); }
+  bool empty() const { return first() == nullptr; }
+  void enqueue(waiter* w) {
+    w->next = nullptr;
+    w->prev = last;
+    if (last) last->next = w; else head.store(w, std::memory_order_relaxed);
+    last = w;
+  }
+  // Unlinks w if it is queued here (select removes its waiters from every
+  // queue, and some were already dequeued by their completer).
+  void remove(waiter* w) {
+    if (w->prev) w->prev->next = w->next;
+    else if (first() == w) head.store(w->next, std::memory_order_relaxed);
+    else return;
+    if (w->next) w->next->prev = w->prev; else last = w->prev;
+    w->next = w->prev = nullptr;
+  }
+  // The first waiter that can still be completed (claims selects), or null.
+  waiter* dequeue() {
+    while (waiter* w = first()) {
+      remove(w);
+      if (w->sel == nullptr) return w;
+      std::uint32_t expected = 0;
+      if (w->sel->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+        w->sel->winner = w;
+        return w;
+      }
+    }
+    return nullptr;
+  }
+};
+
+struct chan_core {
+  chan_core(const elem_ops* ops, std::size_t cap, char* buf)
+      : ops(ops), elem_size(ops->size), cap(cap), buf(buf) {}
+
+  spinlock lock;
+  std::atomic<std::size_t> refs{1};
+  const elem_ops* const ops;
+  const std::size_t elem_size;
+  const std::size_t cap;
+  char* const buf;                        // cap slots of elem_size, or null
+  std::atomic<std::size_t> qcount{0};     // written under lock; read lock-free
+  std::size_t sendx = 0;                  // guarded by lock
+  std::size_t recvx = 0;                  // guarded by lock
+  std::atomic<bool> closed{false};        // written under lock; read lock-free
+  wait_queue recvq;                       // guarded by lock
+  wait_queue sendq;                       // guarded by lock
+
+  void* slot(std::size_t i) const { return buf + i * elem_size; }
+  // For the lock-free "would block" checks of non-blocking operations.
+  bool full() const {
+    if (cap == 0) return recvq.empty();
+    return qcount.load(std::memory_order_relaxed) == cap;
+  }
+  bool empty() const {
+    if (cap == 0) return sendq.empty();
+    return qcount.load(std::memory_order_relaxed) == 0;
+  }
+};
+
+// The communication steps shared by channel operations and select, called
+// with c->lock held (which they keep). The caller then unlocks and wakes w.
+// Completes the send of *src to receiver w (dequeued from c->recvq).
+void transfer_to_receiver(chan_core* c, waiter* w, void* src);
+// Completes a receive into dst from sender w (dequeued from c->sendq).
+void transfer_from_sender(chan_core* c, waiter* w, void* dst);
+void buffer_put(chan_core* c, void* src);   // needs qcount < cap
+void buffer_take(chan_core* c, void* dst);  // needs qcount > 0
+
+[[noreturn]] void block_forever(const char* wait_reason);
+
+}  // namespace goro::detail

@@ -1,0 +1,164 @@
+// chan/select.cpp — Go's selectgo (runtime/select.go).
+//
+// Owns the select algorithm; the channel state and the waiter records are
+// chan.hpp's. Steps:
+//  1. poll order: a uniformly random permutation of the non-nil cases;
+//     lock order: the same cases sorted by channel address.
+//  2. lock every distinct channel in lock order;
+//  3. pass 1: in poll order, take the first case that can proceed now;
+//     else return -1 if there is a default case;
+//  4. pass 2: enqueue one waiter per case (all sharing one select_state) and
+//     park; the commit unlocks every channel;
+//  5. woken: the completer has claimed one waiter (CAS on done) and recorded
+//     it as the winner; lock everything again, unlink the other waiters,
+//     unlock, and report the winner.
+// Waiter records live in the caller's case descriptors, so a select never
+// allocates. Lock order: channel locks in ascending address order only.
+#include <algorithm>
+#include <new>
+
+#include "chan/chan.hpp"
+#include "goro/panic.hpp"
+#include "goro/select.hpp"
+
+namespace goro::detail {
+
+static_assert(sizeof(waiter) <= sizeof(select_case_desc::waiter_storage));
+static_assert(alignof(waiter) <= 8);
+
+namespace {
+
+struct locked_set {
+  select_case_desc* cases;
+  const std::uint16_t* order;  // lock order
+  int n;
+
+  void lock() const {
+    chan_core* prev = nullptr;
+    for (int k = 0; k < n; ++k) {
+      chan_core* c = cases[order[k]].c;
+      if (c != prev) c->lock.lock();
+      prev = c;
+    }
+  }
+  void unlock() const {
+    // Any order is fine for unlocking; skip duplicates as lock() did.
+    chan_core* prev = nullptr;
+    for (int k = 0; k < n; ++k) {
+      chan_core* c = cases[order[k]].c;
+      if (c != prev) c->lock.unlock();
+      prev = c;
+    }
+  }
+};
+
+waiter* waiter_of(select_case_desc& d) {
+  return std::launder(reinterpret_cast<waiter*>(d.waiter_storage));
+}
+
+// Pass 1 for one case: true if it proceeded (all locks are released then).
+bool try_case(select_case_desc& d, const locked_set& locks) {
+  chan_core* c = d.c;
+  if (d.kind == case_kind::recv) {
+    if (waiter* w = c->sendq.dequeue()) {
+      transfer_from_sender(c, w, d.elem);
+      d.received = true;
+      locks.unlock();
+      w->who.wake();
+      return true;
+    }
+    if (c->qcount.load(std::memory_order_relaxed) > 0) {
+      buffer_take(c, d.elem);
+      d.received = true;
+      locks.unlock();
+      return true;
+    }
+    if (c->closed.load(std::memory_order_relaxed)) {
+      d.received = false;
+      locks.unlock();
+      return true;
+    }
+    return false;
+  }
+  if (c->closed.load(std::memory_order_relaxed)) {
+    locks.unlock();
+    throw panic_error("send on closed channel");
+  }
+  if (waiter* w = c->recvq.dequeue()) {
+    transfer_to_receiver(c, w, d.elem);
+    locks.unlock();
+    w->who.wake();
+    return true;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) < c->cap) {
+    buffer_put(c, d.elem);
+    locks.unlock();
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_default) {
+  std::uint16_t* poll = scratch;
+  std::uint16_t* order = scratch + n;
+  int npoll = 0;
+  for (int i = 0; i < n; ++i) {
+    if (cases[i].c == nullptr) continue;  // a nil channel never proceeds
+    int j = static_cast<int>(cheap_rand() % static_cast<std::uint32_t>(npoll + 1));
+    poll[npoll] = poll[j];
+    poll[j] = static_cast<std::uint16_t>(i);
+    ++npoll;
+  }
+  if (npoll == 0) {
+    if (may_default) return -1;
+    block_forever(n == 0 ? "select (no cases)" : "select");
+  }
+  std::copy(poll, poll + npoll, order);
+  std::sort(order, order + npoll, [cases](std::uint16_t a, std::uint16_t b) {
+    return std::less<const chan_core*>()(cases[a].c, cases[b].c);
+  });
+  locked_set locks{cases, order, npoll};
+  locks.lock();
+
+  for (int k = 0; k < npoll; ++k)
+    if (try_case(cases[poll[k]], locks)) return poll[k];
+  if (may_default) {
+    locks.unlock();
+    return -1;
+  }
+
+  select_state state;
+  for (int k = 0; k < npoll; ++k) {
+    select_case_desc& d = cases[order[k]];
+    waiter* w = ::new (d.waiter_storage) waiter;
+    w->elem = d.elem;
+    w->c = d.c;
+    w->sel = &state;
+    w->case_index = order[k];
+    (d.kind == case_kind::recv ? d.c->recvq : d.c->sendq).enqueue(w);
+  }
+  waiter_of(cases[order[0]])->who.block(
+      [](void* set) { static_cast<locked_set*>(set)->unlock(); }, &locks, "select");
+
+  locks.lock();
+  waiter* winner = state.winner;
+  for (int k = 0; k < npoll; ++k) {
+    select_case_desc& d = cases[order[k]];
+    waiter* w = waiter_of(d);
+    if (w != winner) (d.kind == case_kind::recv ? d.c->recvq : d.c->sendq).remove(w);
+  }
+  locks.unlock();
+  int chosen = winner->case_index;
+  bool success = winner->success;
+  for (int k = 0; k < npoll; ++k) waiter_of(cases[order[k]])->~waiter();
+  if (cases[chosen].kind == case_kind::recv) {
+    cases[chosen].received = success;
+  } else if (!success) {
+    throw panic_error("send on closed channel");
+  }
+  return chosen;
+}
+
+}  // namespace goro::detail
