@@ -88,8 +88,9 @@ inline constexpr closure_ops closure_ops_for{
 template <class F, class... Args>
 void spawn(const go_options* opts, F&& f, Args&&... args) {
   using Fn = std::decay_t<F>;
-  if constexpr (std::is_pointer_v<Fn> || std::is_member_pointer_v<Fn> ||
-                is_std_function_v<Fn>) {
+  // A function (not a pointer to one) can never be null.
+  if constexpr ((std::is_pointer_v<Fn> && !std::is_function_v<std::remove_reference_t<F>>) ||
+                std::is_member_pointer_v<Fn> || is_std_function_v<Fn>) {
     if (!f) fatal("go of nil func value");
   }
   using C = std::conditional_t<sizeof...(Args) == 0, Fn,
