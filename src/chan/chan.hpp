@@ -105,22 +105,22 @@ struct wait_queue {
 
 struct chan_core {
   chan_core(const elem_ops* ops, std::size_t cap, char* buf)
-      : ops(ops), elem_size(ops->size), cap(cap), buf(buf) {}
+      : ops(ops), buf(buf), cap(cap) {}
 
   spinlock lock;
-  std::atomic<std::size_t> refs{1};
+  std::atomic<bool> closed{false};        // written under lock; read lock-free
+  std::atomic<std::uint32_t> refs{1};     // handles
   const elem_ops* const ops;
-  const std::size_t elem_size;
-  const std::size_t cap;
   char* const buf;                        // cap slots of elem_size, or null
+  const std::size_t cap;
   std::atomic<std::size_t> qcount{0};     // written under lock; read lock-free
   std::size_t sendx = 0;                  // guarded by lock
   std::size_t recvx = 0;                  // guarded by lock
-  std::atomic<bool> closed{false};        // written under lock; read lock-free
   wait_queue recvq;                       // guarded by lock
   wait_queue sendq;                       // guarded by lock
 
-  void* slot(std::size_t i) const { return buf + i * elem_size; }
+  std::size_t elem_size() const { return ops->size; }
+  void* slot(std::size_t i) const { return buf + i * ops->size; }
   // For the lock-free "would block" checks of non-blocking operations.
   bool full() const {
     if (cap == 0) return recvq.empty();

@@ -42,16 +42,16 @@ struct G {
   // Valid on the first G of a batch in the global run queue only.
   G* batch_next = nullptr;     // the next batch
   G* batch_tail = nullptr;     // the last G of this batch
-  std::int32_t batch_size = 0;
   std::uint64_t id = 0;
-  std::atomic<gstatus> status{gstatus::idle};
   const char* wait_reason = nullptr;
   eh_state eh;
-  int saved_errno = 0;
-  bool is_g0 = false;
-  std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
   const closure_ops* ops = nullptr;
   void* closure = nullptr;              // points into inline_closure or the heap
+  std::int32_t batch_size = 0;          // with batch_next
+  std::atomic<gstatus> status{gstatus::idle};
+  int saved_errno = 0;
+  std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
+  bool is_g0 = false;
   sanitizer::fiber_state fiber;
   static constexpr std::size_t inline_closure_size = 48;
   alignas(16) unsigned char inline_closure[inline_closure_size];
