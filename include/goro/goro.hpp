@@ -5,4 +5,5 @@
 #include "goro/panic.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
+#include "goro/time.hpp"
 #include "goro/wait_group.hpp"

@@ -3,6 +3,7 @@
 #include "sched/sched.hpp"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 
 #include <cerrno>
 #include <chrono>
@@ -132,6 +133,7 @@ runtime::runtime(const config& cfg)
 }
 
 runtime::~runtime() {
+  for (auto& p : ps_) p->timers.discard_all();
   // Every M has exited. Goroutines still alive are discarded (see run() in
   // goro/runtime.hpp): bodies that never started are destroyed, nothing on
   // the stacks of started ones is run.
@@ -203,6 +205,9 @@ void runtime::mstart(M* m) {
   m->g0.status.store(gstatus::running, std::memory_order_relaxed);
   m->curg = &m->g0;
   m->signal_stack = install_signal_stack();
+  // An idle M sleeps until the next timer: the default 50 us slack of a
+  // timed sleep would be added to every timer that fires while all are idle.
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 
   while (G* g = find_runnable(m)) {
     prepare_first_run(m->p, g);
@@ -397,26 +402,30 @@ void goroutine_entry(void* arg) {
 
 }  // namespace
 
+// The context a goroutine that stops running hands its M to: the next local
+// G, or g0 when there is none or when a timer is due (timers run on g0, never
+// under the locks a parking goroutine may still hold).
+G* runtime::next_after_current(M* m) {
+  G* next = own_timers_due(m->p) ? nullptr : next_local(m->p);
+  if (next == nullptr) return &m->g0;
+  prepare_first_run(m->p, next);
+  return next;
+}
+
 void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
   M* m = this_m();
   G* g = m->curg;
   g->wait_reason = reason;
   g->status.store(gstatus::waiting, std::memory_order_relaxed);
   m->post = {post_switch::kind::park, g, commit, arg};
-  G* next = next_local(m->p);
-  if (next == nullptr) next = &m->g0;
-  prepare_first_run(m->p, next);
-  switch_to(m, g, next, false);
+  switch_to(m, g, next_after_current(m), false);
 }
 
 void runtime::yield_current() {
   M* m = this_m();
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr};
-  G* next = next_local(m->p);
-  if (next == nullptr) next = &m->g0;
-  prepare_first_run(m->p, next);
-  switch_to(m, g, next, false);
+  switch_to(m, g, next_after_current(m), false);
 }
 
 void runtime::exit_current() {
@@ -426,10 +435,7 @@ void runtime::exit_current() {
   p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g->status.store(gstatus::dead, std::memory_order_relaxed);
   m->post = {post_switch::kind::exit, g, nullptr, nullptr};
-  G* next = next_local(p);
-  if (next == nullptr) next = &m->g0;
-  prepare_first_run(p, next);
-  switch_to(m, g, next, true);
+  switch_to(m, g, next_after_current(m), true);
   __builtin_unreachable();
 }
 
@@ -515,6 +521,57 @@ G* runtime::steal_work(M* m) {
 }
 
 // ---------------------------------------------------------------------------
+// Timers.
+
+void runtime::add_timer(timer* t) {
+  P* p = own_p();
+  (p ? p->timers : ps_[0]->timers).add(t);
+  if (p != nullptr) return;  // our M is running and will see it
+  // From a plain thread: an idle M may be sleeping past this timer; wake one
+  // to recompute its deadline (an M that goes idle later reads the heaps
+  // after registering, under the same lock).
+  M* idle = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_ms_.empty()) idle = idle_ms_.back();
+  }
+  if (idle != nullptr) {
+    idle->wake_word.store(1, std::memory_order_release);
+    os::futex_wake(&idle->wake_word);
+  }
+}
+
+bool runtime::del_timer(timer* t) { return t->heap != nullptr && t->heap->remove(t); }
+
+bool runtime::own_timers_due(P* p) const {
+  std::int64_t when = p->timers.next_when.load(std::memory_order_relaxed);
+  return when != 0 && when <= nanotime();
+}
+
+// Runs the due timers of every P (a P whose thread is busy in a long
+// goroutine must not hold its timers back).
+void runtime::run_timers() {
+  std::int64_t now = 0;
+  for (auto& p : ps_) {
+    if (p->timers.next_when.load(std::memory_order_relaxed) == 0) continue;
+    if (now == 0) now = nanotime();
+    if (p->timers.due(now)) p->timers.run_due(now);
+  }
+}
+
+// How long an idle M may sleep: until the earliest timer of any P (-1: no timer).
+std::int64_t runtime::idle_timeout_ns() const {
+  std::int64_t earliest = 0;
+  for (const auto& p : ps_) {
+    std::int64_t w = p->timers.next_when.load(std::memory_order_acquire);
+    if (w != 0 && (earliest == 0 || w < earliest)) earliest = w;
+  }
+  if (earliest == 0) return -1;
+  std::int64_t d = earliest - nanotime();
+  return d > 0 ? d : 0;
+}
+
+// ---------------------------------------------------------------------------
 // Spinning, idling and waking Ms.
 
 G* runtime::spin_for_work(M* m) {
@@ -580,6 +637,7 @@ G* runtime::find_runnable(M* m) {
   const std::int32_t nprocs = procs();
   for (;;) {
     if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    run_timers();
     if (G* g = next_local(p)) {
       if (m->spinning) reset_spinning(m);
       return g;
@@ -630,8 +688,12 @@ G* runtime::find_runnable(M* m) {
         // A waker already took us off the idle list: its wake-up is pending.
       }
     }
-    while (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
-      os::futex_wait(&m->wake_word, 0);
+    // Sleep until woken or until the next timer; the heaps are read after
+    // registering as idle (see add_timer).
+    std::int64_t timeout = idle_timeout_ns();
+    if (timeout != 0 && m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+      os::futex_wait(&m->wake_word, 0, timeout);
+    m->wake_word.store(0, std::memory_order_relaxed);
     // Woken by wakep() (spinning == true, nmspinning counted) or by shutdown.
     std::lock_guard lock(idle_mutex_);
     if (m->idle) {  // shutdown wake-up: still listed

@@ -48,6 +48,7 @@
 #include "os/spinlock.hpp"
 #include "sched/runq.hpp"
 #include "stack/stack.hpp"
+#include "timer/timer.hpp"
 
 namespace goro::detail {
 
@@ -88,6 +89,7 @@ struct P {
   std::atomic<G*> runnext{nullptr};
   std::uint32_t schedtick = 0;
   stack_cache stacks;
+  timer_heap timers;
   g_list gfree;                      // free G records (owner only)
   std::uint64_t goid_next = 0, goid_end = 0;
   // Goroutines started on / exited from this P (owner writes; anyone reads).
@@ -134,6 +136,12 @@ class runtime {
   // Makes a waiting G runnable; callable from goroutines, g0 and foreign threads.
   void ready(G* g);
   void yield_current();
+
+  // --- timers (timer/timer.hpp) -------------------------------------------
+  // Arms t in the current P's heap (P 0's from a plain thread).
+  void add_timer(timer* t);
+  // Disarms t; true if it was pending.
+  bool del_timer(timer* t);
   [[noreturn]] void exit_current();
 
   // --- internals used by the loop and by tests ------------------------------
@@ -156,6 +164,10 @@ class runtime {
   G* global_get(P* p, bool just_one);
   void reset_spinning(M* m);
   bool work_visible();
+  bool own_timers_due(P* p) const;
+  void run_timers();
+  std::int64_t idle_timeout_ns() const;
+  G* next_after_current(M* m);
   void release_g(P* p, G* g) noexcept;
   G* gfget(P* p);
   void gfput(P* p, G* g);
