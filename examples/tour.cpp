@@ -137,6 +137,105 @@ void tour_exceptions() {
   }
 }
 
+void tour_channels() {
+  stop("channels", "make_chan<T>(cap): unbuffered hand-off or a buffer; close ends a range-for");
+  auto ping = goro::make_chan<int>(), pong = goro::make_chan<int>();
+  constexpr int n = 200'000;
+  goro::go([=] {
+    for (int v : ping) pong.send(v + 1);
+    pong.close();
+  });
+  auto start = clock_type::now();
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    ping.send(v);
+    v = *pong.recv();
+  }
+  double ms = ms_since(start);
+  ping.close();
+  std::printf("   %d ping-pong round trips over unbuffered channels: %.0f ns each; v = %d\n", n,
+              ms * 1e6 / n, v);
+  std::printf("   after close: recv() gives %s\n", pong.recv() ? "a value" : "nullopt (closed)");
+}
+
+void tour_select() {
+  stop("select", "waits on several channels; a random ready case wins; after() makes a timeout");
+  auto results = goro::make_chan<int>();
+  goro::go([=] {
+    goro::sleep(std::chrono::milliseconds(5));
+    results.send(42);
+  });
+  for (int round = 0; round < 2; ++round) {
+    auto start = clock_type::now();
+    goro::select(
+        goro::recv_case(results, [&](std::optional<int> r) {
+          std::printf("   got %d after %.1f ms\n", *r, ms_since(start));
+        }),
+        goro::recv_case(goro::after(std::chrono::milliseconds(round == 0 ? 50 : 2)),
+                        [&](auto) { std::printf("   timed out after %.1f ms\n", ms_since(start)); }));
+  }
+}
+
+void tour_pipeline() {
+  stop("pipeline", "stages connected by channels: generate -> square -> sum");
+  auto numbers = goro::make_chan<long>(64), squares = goro::make_chan<long>(64);
+  goro::go([=] {
+    for (long i = 1; i <= 100'000; ++i) numbers.send(i);
+    numbers.close();
+  });
+  goro::wait_group squarers;
+  squarers.add(4);
+  for (int w = 0; w < 4; ++w)
+    goro::go([=, &squarers] {
+      for (long x : numbers) squares.send(x * x);
+      squarers.done();
+    });
+  goro::go([=, &squarers] {
+    squarers.wait();
+    squares.close();
+  });
+  auto start = clock_type::now();
+  long sum = 0;
+  for (long s : squares) sum += s;
+  std::printf("   sum of squares 1..100000 = %ld (4 workers, %.1f ms)\n", sum, ms_since(start));
+}
+
+void tour_sieve() {
+  stop("prime sieve", "Go's concurrent sieve: one goroutine per prime, chained by channels");
+  auto start = clock_type::now();
+  auto ch = goro::make_chan<int>();
+  goro::go([](goro::send_chan<int> out) { for (int i = 2;; ++i) out.send(i); }, ch.as_send());
+  int prime = 0;
+  for (int i = 0; i < 1000; ++i) {
+    prime = *ch.recv();
+    auto next = goro::make_chan<int>();
+    goro::go([prime](goro::recv_chan<int> in, goro::send_chan<int> out) {
+      for (;;) {
+        int v = *in.recv();
+        if (v % prime != 0) out.send(v);
+      }
+    }, ch.as_recv(), next.as_send());
+    ch = next;
+  }
+  std::printf("   the 1000th prime is %d (%.1f ms, 1001 goroutines left parked)\n", prime,
+              ms_since(start));
+}
+
+void tour_time() {
+  stop("time", "sleep parks the goroutine; ticker ticks; after_func runs a goroutine later");
+  auto start = clock_type::now();
+  goro::sleep(std::chrono::milliseconds(3));
+  std::printf("   sleep(3ms) took %.2f ms\n", ms_since(start));
+  goro::ticker tick(std::chrono::milliseconds(2));
+  start = clock_type::now();
+  for (int i = 0; i < 3; ++i) tick.c().recv();
+  std::printf("   3 ticks of 2 ms in %.2f ms\n", ms_since(start));
+  auto done = goro::make_chan<int>(1);
+  auto t = goro::after_func(std::chrono::milliseconds(1), [=] { done.send(1); });
+  done.recv();
+  std::printf("   after_func ran its function in a new goroutine\n");
+}
+
 }  // namespace
 
 int main() {
@@ -148,6 +247,11 @@ int main() {
     tour_migration();
     tour_foreign_thread();
     tour_exceptions();
+    tour_channels();
+    tour_select();
+    tour_pipeline();
+    tour_sieve();
+    tour_time();
     std::printf("\nend of tour\n");
     return 0;
   });
