@@ -11,6 +11,14 @@ namespace {
 
 void unlock_channel(void* c) { static_cast<chan_core*>(c)->lock.unlock(); }
 
+// Runtime teardown: takes a blocked goroutine's waiter out of its channel.
+void unlink_waiter(void* p) {
+  auto* w = static_cast<waiter*>(p);
+  w->c->lock.lock();
+  if (w->queue != nullptr) w->queue->remove(w);
+  w->c->lock.unlock();
+}
+
 void unlock_and_wake(chan_core* c, waiter* w) {
   c->lock.unlock();
   w->who.wake();
@@ -27,7 +35,9 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   // One allocation: the core, then the buffer at the element's alignment.
   std::size_t align = ops->align > alignof(chan_core) ? ops->align : alignof(chan_core);
   std::size_t header = (sizeof(chan_core) + ops->align - 1) / ops->align * ops->align;
-  if (cap != 0 && ops->size != 0 && cap > (SIZE_MAX - header) / ops->size)
+  // Go's limit (maxAlloc): no address space holds more than 2^47 bytes.
+  constexpr std::size_t max_alloc = std::size_t{1} << 47;
+  if (cap != 0 && ops->size != 0 && cap > (max_alloc - header) / ops->size)
     throw panic_error("makechan: size out of range");
   std::size_t bytes = header + cap * ops->size;
   void* mem = ::operator new(bytes, std::align_val_t{align});
@@ -123,7 +133,7 @@ void chan_send(chan_core* c, void* src) {
   self.elem = src;
   self.c = c;
   c->sendq.enqueue(&self);
-  self.who.block(&unlock_channel, c, "chan send");
+  self.who.block(&unlock_channel, c, "chan send", &unlink_waiter, &self);
   if (!self.success) panic_send_on_closed();
 }
 
@@ -172,7 +182,7 @@ bool chan_recv(chan_core* c, void* dst) {
   self.elem = dst;
   self.c = c;
   c->recvq.enqueue(&self);
-  self.who.block(&unlock_channel, c, "chan receive");
+  self.who.block(&unlock_channel, c, "chan receive", &unlink_waiter, &self);
   return self.success;
 }
 

@@ -52,11 +52,14 @@ struct select_state {
   waiter* winner = nullptr;  // written by the CAS winner before it wakes the select
 };
 
+struct wait_queue;
+
 // A blocked send or receive (Go's sudog). Lives on the waiter's stack.
 struct waiter {
   parker who;                    // captured when constructed: construct it in the waiting context
   void* elem = nullptr;          // send: the value to move from; recv: raw storage to construct in
   chan_core* c = nullptr;
+  wait_queue* queue = nullptr;   // the queue it is linked in, or null
   waiter* next = nullptr;
   waiter* prev = nullptr;
   select_state* sel = nullptr;   // non-null: part of a select
@@ -74,19 +77,20 @@ struct wait_queue {
   waiter* first() const { return head.load(std::memory_order_relaxed); }
   bool empty() const { return first() == nullptr; }
   void enqueue(waiter* w) {
+    w->queue = this;
     w->next = nullptr;
     w->prev = last;
     if (last) last->next = w; else head.store(w, std::memory_order_relaxed);
     last = w;
   }
-  // Unlinks w if it is queued here (select removes its waiters from every
-  // queue, and some were already dequeued by their completer).
+  // Unlinks w if it is still queued here (select removes its waiters from
+  // every queue, and some were already dequeued by their completer).
   void remove(waiter* w) {
-    if (w->prev) w->prev->next = w->next;
-    else if (first() == w) head.store(w->next, std::memory_order_relaxed);
-    else return;
+    if (w->queue != this) return;
+    if (w->prev) w->prev->next = w->next; else head.store(w->next, std::memory_order_relaxed);
     if (w->next) w->next->prev = w->prev; else last = w->prev;
     w->next = w->prev = nullptr;
+    w->queue = nullptr;
   }
   // The first waiter that can still be completed (claims selects), or null.
   waiter* dequeue() {

@@ -50,10 +50,22 @@ struct locked_set {
       prev = c;
     }
   }
+  // Takes every waiter of this select out of its queue (the winner was
+  // already dequeued by its completer).
+  void unlink_all() const;
 };
 
 waiter* waiter_of(select_case_desc& d) {
   return std::launder(reinterpret_cast<waiter*>(d.waiter_storage));
+}
+
+void locked_set::unlink_all() const {
+  lock();
+  for (int k = 0; k < n; ++k) {
+    waiter* w = waiter_of(cases[order[k]]);
+    if (w->queue != nullptr) w->queue->remove(w);
+  }
+  unlock();
 }
 
 // Pass 1 for one case: true if it proceeded (all locks are released then).
@@ -140,16 +152,11 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
     (d.kind == case_kind::recv ? d.c->recvq : d.c->sendq).enqueue(w);
   }
   waiter_of(cases[order[0]])->who.block(
-      [](void* set) { static_cast<locked_set*>(set)->unlock(); }, &locks, "select");
+      [](void* set) { static_cast<locked_set*>(set)->unlock(); }, &locks, "select",
+      [](void* set) { static_cast<locked_set*>(set)->unlink_all(); }, &locks);
 
-  locks.lock();
+  locks.unlink_all();
   waiter* winner = state.winner;
-  for (int k = 0; k < npoll; ++k) {
-    select_case_desc& d = cases[order[k]];
-    waiter* w = waiter_of(d);
-    if (w != winner) (d.kind == case_kind::recv ? d.c->recvq : d.c->sendq).remove(w);
-  }
-  locks.unlock();
   int chosen = winner->case_index;
   bool success = winner->success;
   for (int k = 0; k < npoll; ++k) waiter_of(cases[order[k]])->~waiter();

@@ -47,14 +47,19 @@ struct G {
   eh_state eh;
   const closure_ops* ops = nullptr;
   void* closure = nullptr;              // points into inline_closure or the heap
+  // While waiting: how to unlink its waiter records if the runtime ends
+  // first (parker::block). Written by the G itself.
+  void (*unlink_wait)(void* arg) = nullptr;
+  void* unlink_arg = nullptr;
   std::int32_t batch_size = 0;          // with batch_next
   std::atomic<gstatus> status{gstatus::idle};
   int saved_errno = 0;
   std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
+  std::uint32_t closure_align = 0;      // alignment of a closure on the heap
   bool is_g0 = false;
   sanitizer::fiber_state fiber;
   static constexpr std::size_t inline_closure_size = 48;
-  alignas(16) unsigned char inline_closure[inline_closure_size];
+  alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
 
   bool closure_on_heap() const { return closure != nullptr && closure != inline_closure; }
 };

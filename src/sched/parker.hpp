@@ -26,10 +26,16 @@ class parker {
   bool on_goroutine() const { return g_ != nullptr; }
 
   // Blocks until wake(); unlock(arg) releases whatever lock guarded the
-  // waiter's registration.
-  void block(void (*unlock)(void*), void* arg, const char* wait_reason) {
+  // waiter's registration. unlink(unlink_arg), if given, takes the waiter's
+  // records out of every shared structure: the runtime calls it for a
+  // goroutine still blocked when run() ends, whose stack (where the records
+  // live) is about to be freed.
+  void block(void (*unlock)(void*), void* arg, const char* wait_reason,
+             void (*unlink)(void*) = nullptr, void* unlink_arg = nullptr) {
     if (g_ != nullptr) {
       struct ctx { void (*unlock)(void*); void* arg; } c{unlock, arg};
+      g_->unlink_wait = unlink;
+      g_->unlink_arg = unlink_arg;
       current_runtime()->park(
           [](void* p, G*) {
             auto* c = static_cast<ctx*>(p);
@@ -37,6 +43,7 @@ class parker {
             return true;
           },
           &c, wait_reason);
+      g_->unlink_wait = nullptr;
       return;
     }
     word_->store(0, std::memory_order_relaxed);

@@ -222,6 +222,19 @@ class local_runq {
   }
   bool empty() const { return size() == 0; }
 
+  // True if neither the ring nor `runnext` holds a G (Go's runqempty). The
+  // owner moves a G from runnext to the ring by swapping runnext and then
+  // pushing at the tail; re-reading the tail after runnext makes sure such a
+  // G is seen in one place or the other.
+  bool empty_with(const std::atomic<G*>& runnext) const {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_acquire);
+      G* next = runnext.load(std::memory_order_acquire);
+      if (t == tail_.load(std::memory_order_acquire)) return h == t && next == nullptr;
+    }
+  }
+
  private:
   // Copies half of this queue into `batch` starting at index `batch_head`
   // (mod capacity) and consumes it; returns how many.

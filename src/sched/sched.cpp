@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cxxabi.h>
+#include <algorithm>
+#include <cstddef>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -134,6 +136,15 @@ runtime::runtime(const config& cfg)
 
 runtime::~runtime() {
   for (auto& p : ps_) p->timers.discard_all();
+  // Waiter records of goroutines still blocked live on stacks freed below, but
+  // are linked into structures that outlive this runtime (semaphore buckets,
+  // channels the program still holds): unlink them first.
+  for (auto& chunk : g_chunks_)
+    for (int i = 0; i < g_chunk_size; ++i) {
+      G& g = chunk[static_cast<std::size_t>(i)];
+      if (g.unlink_wait != nullptr && g.status.load(std::memory_order_relaxed) == gstatus::waiting)
+        g.unlink_wait(g.unlink_arg);
+    }
   // Every M has exited. Goroutines still alive are discarded (see run() in
   // goro/runtime.hpp): bodies that never started are destroyed, nothing on
   // the stacks of started ones is run.
@@ -141,7 +152,7 @@ runtime::~runtime() {
     for (int i = 0; i < g_chunk_size; ++i) {
       G& g = chunk[static_cast<std::size_t>(i)];
       if (g.ops != nullptr && g.sp == nullptr) g.ops->destroy(g.closure);
-      if (g.closure_on_heap()) ::operator delete(g.closure, std::align_val_t{16});
+      if (g.closure_on_heap()) ::operator delete(g.closure, std::align_val_t{g.closure_align});
       if (g.stk && (g.stk.flags & stack_flag_custom)) stack_pool::unmap_custom(g.stk);
       sanitizer::destroy(g.fiber);
     }
@@ -151,6 +162,9 @@ runtime::~runtime() {
 void runtime::main_invoke(void* self) {
   runtime* rt = *static_cast<runtime**>(self);
   rt->exit_code_ = rt->main_body_(rt->main_arg_);
+  // Like Go's exit: from now on no goroutine starts or resumes (every M stops
+  // at its next scheduling point), before run()'s caller even wakes up.
+  rt->stopping_.store(true, std::memory_order_seq_cst);
   rt->main_done_.store(1, std::memory_order_release);
   os::futex_wake(&rt->main_done_);
 }
@@ -288,10 +302,11 @@ G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const clo
   G* g = gfget(p);
   g->id = next_goid(p);
   g->ops = ops;
-  if (closure_size <= G::inline_closure_size && closure_align <= 16) {
+  if (closure_size <= G::inline_closure_size && closure_align <= alignof(std::max_align_t)) {
     g->closure = g->inline_closure;
   } else {
-    g->closure = ::operator new(closure_size, std::align_val_t{16});
+    g->closure_align = static_cast<std::uint32_t>(std::max(closure_align, alignof(std::max_align_t)));
+    g->closure = ::operator new(closure_size, std::align_val_t{g->closure_align});
   }
   std::size_t custom = opts != nullptr ? opts->stack_size : 0;
   g->custom_stack_size =
@@ -301,7 +316,7 @@ G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const clo
 }
 
 void runtime::free_unstarted_g(G* g) noexcept {
-  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{16});
+  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{g->closure_align});
   g->closure = nullptr;
   g->ops = nullptr;
   g->status.store(gstatus::dead, std::memory_order_relaxed);
@@ -325,7 +340,7 @@ void runtime::release_g(P* p, G* g) noexcept {
   g->stk = {};
   g->sp = nullptr;
   sanitizer::destroy(g->fiber);
-  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{16});
+  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{g->closure_align});
   g->closure = nullptr;
   g->ops = nullptr;
   g->eh = {};
@@ -628,7 +643,7 @@ bool runtime::work_visible() {
   // nmspinning decrement is seen, one after it sees the decrement.
   if (!globalq_.if_empty_locked([] {})) return true;
   for (const auto& p : ps_)
-    if (!p->runq.empty() || p->runnext.load(std::memory_order_acquire) != nullptr) return true;
+    if (!p->runq.empty_with(p->runnext)) return true;
   return false;
 }
 

@@ -2,6 +2,7 @@
 #include "sema/sema.hpp"
 
 #include <cstddef>
+#include <mutex>
 
 #include "os/futex.hpp"
 #include "os/spinlock.hpp"
@@ -30,6 +31,17 @@ struct alignas(64) sema_bucket {
     if (tail) tail->next = w; else head = w;
     tail = w;
   }
+  // Unlinks w (runtime teardown; O(n)).
+  void unlink(sema_waiter* w) {
+    sema_waiter* prev = nullptr;
+    for (sema_waiter* x = head; x != nullptr; prev = x, x = x->next) {
+      if (x != w) continue;
+      (prev ? prev->next : head) = w->next;
+      if (tail == w) tail = prev;
+      nwait.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+  }
   // Removes and returns the first waiter for addr.
   sema_waiter* dequeue(const void* addr) {
     sema_waiter* prev = nullptr;
@@ -48,6 +60,13 @@ sema_bucket buckets[sema_table_size];
 
 sema_bucket& bucket_for(const void* addr) {
   return buckets[(reinterpret_cast<std::uintptr_t>(addr) >> 3) % sema_table_size];
+}
+
+void unlink_waiter(void* p) {
+  auto* w = static_cast<sema_waiter*>(p);
+  sema_bucket& b = bucket_for(w->addr);
+  std::lock_guard lock(b.lock);
+  b.unlink(w);
 }
 
 bool try_acquire(std::atomic<std::uint32_t>* addr) {
@@ -78,7 +97,7 @@ void sem_acquire(std::atomic<std::uint32_t>* addr, const char* wait_reason) {
     w.ticket = false;
     b.enqueue(&w);
     w.who.block([](void* bucket) { static_cast<sema_bucket*>(bucket)->lock.unlock(); }, &b,
-                wait_reason);
+                wait_reason, &unlink_waiter, &w);
     if (w.ticket || try_acquire(addr)) return;
   }
 }
