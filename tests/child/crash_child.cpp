@@ -1,0 +1,242 @@
+// goro_crash_child <scenario>: programs that end the way Go programs end on a
+// panic or a fatal error. crash_test.cpp runs them and checks exit status,
+// stderr and stdout. Every scenario that should crash but returns exits 0
+// with "no crash" on stdout, so a missing crash is visible too.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include "goro/goro.hpp"
+
+namespace {
+
+// Parks the calling goroutine for good (the process ends before it returns).
+void park_forever() {
+  goro::wait_group wg;
+  wg.add(1);
+  wg.wait();
+}
+
+int panic_in_goroutine() {
+  return goro::run(
+      [] {
+        goro::go([] { throw std::runtime_error("boom"); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+int panic_in_goroutine_procs1() {
+  return goro::run(
+      [] {
+        goro::go([] {
+          goro::yield();
+          throw std::runtime_error("boom");
+        });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 1});
+}
+
+int panic_in_main() {
+  return goro::run([]() -> int { throw std::runtime_error("test"); }, goro::config{.procs = 2});
+}
+
+int negative_wait_group() {
+  return goro::run(
+      [] {
+        goro::wait_group wg;
+        wg.add(-1);
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+int negative_wait_group_in_goroutine() {
+  return goro::run(
+      [] {
+        static goro::wait_group wg;
+        goro::go([] { wg.done(); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+int throw_int() {
+  return goro::run([]() -> int { throw 42; }, goro::config{.procs = 1});
+}
+
+int go_nil_std_function() {
+  return goro::run(
+      [] {
+        goro::go(std::function<void()>{});
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+int go_nil_function_pointer() {
+  return goro::run(
+      [] {
+        void (*fn)(int) = nullptr;
+        goro::go(fn, 1);
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+// A recursion the compiler can neither turn into a loop nor drop.
+volatile int never_negative = 1;
+
+[[gnu::noinline]] long recurse(long depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (never_negative < 0) return 0;  // keeps -Winfinite-recursion quiet
+  long r = recurse(depth + 1);
+  asm volatile("" ::: "memory");
+  return r + frame[0];
+}
+
+int stack_overflow_in_goroutine() {
+  return goro::run(
+      [] {
+        goro::go([] { std::printf("%ld\n", recurse(0)); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+int stack_overflow_custom_stack() {
+  return goro::run(
+      [] {
+        goro::go(goro::go_options{.stack_size = 128 * 1024}, [] { std::printf("%ld\n", recurse(0)); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 1});
+}
+
+int stdout_before_panic() {
+  return goro::run(
+      [] {
+        goro::go([] {
+          std::printf("hello\n");  // stdout is a pipe: fully buffered, not flushed
+          throw std::runtime_error("after hello");
+        });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+// run() discards goroutines still parked when main returns, and may be
+// called again afterwards. Here the first runtime ends with a goroutine
+// parked on a wait_group; the second uses a wait_group whose semaphore
+// shares a bucket of the (process-wide) semaphore table with it. The dead
+// goroutine's stack is kept inaccessible (PROT_NONE) so that any use of it
+// faults instead of silently reading reused memory.
+goro::wait_group never_released;
+goro::wait_group same_bucket_candidates[251];
+const char* volatile dead_stack_address = nullptr;
+
+std::uintptr_t sema_bucket(const goro::wait_group& wg) {
+  // wait_group's semaphore word follows its 8-byte state (goro/wait_group.hpp);
+  // src/sema hashes (address >> 3) % 251.
+  return ((reinterpret_cast<std::uintptr_t>(&wg) + 8) >> 3) % 251;
+}
+
+int rerun_after_parked_goroutine() {
+  goro::run(
+      [] {
+        goro::wait_group started;
+        started.add(1);
+        never_released.add(1);
+        goro::go([&started] {
+          char local = 0;
+          dead_stack_address = &local;
+          started.done();
+          never_released.wait();  // never returns
+        });
+        // At procs=1 main runs again only once the goroutine has parked.
+        started.wait();
+        return 0;
+      },
+      goro::config{.procs = 1});
+
+  long page = sysconf(_SC_PAGESIZE);
+  auto addr = reinterpret_cast<std::uintptr_t>(dead_stack_address) & ~static_cast<std::uintptr_t>(page - 1);
+  std::size_t below = 64 * 1024, above = static_cast<std::size_t>(page);
+  void* want = reinterpret_cast<void*>(addr - below);
+  void* got = mmap(want, below + above, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (got != want) {
+    std::printf("setup: could not reserve the dead stack at %p\n", want);
+    return 3;
+  }
+
+  goro::wait_group* wg = nullptr;
+  for (auto& candidate : same_bucket_candidates)
+    if (sema_bucket(candidate) == sema_bucket(never_released)) wg = &candidate;
+  if (wg == nullptr) {
+    std::printf("setup: no wait_group in the same bucket\n");
+    return 3;
+  }
+  int code = goro::run(
+      [wg] {
+        wg->add(1);
+        goro::go([wg] { wg->done(); });
+        wg->wait();  // main parks (the goroutine has not run yet at procs=1)
+        return 0;
+      },
+      goro::config{.procs = 1});
+  std::printf("ok\n");
+  return code;
+}
+
+struct scenario {
+  const char* name;
+  int (*fn)();
+};
+
+const scenario scenarios[] = {
+    {"panic_goroutine", panic_in_goroutine},
+    {"panic_goroutine_procs1", panic_in_goroutine_procs1},
+    {"panic_main", panic_in_main},
+    {"negative_wait_group", negative_wait_group},
+    {"negative_wait_group_goroutine", negative_wait_group_in_goroutine},
+    {"throw_int", throw_int},
+    {"go_nil_std_function", go_nil_std_function},
+    {"go_nil_function_pointer", go_nil_function_pointer},
+    {"stack_overflow", stack_overflow_in_goroutine},
+    {"stack_overflow_custom_stack", stack_overflow_custom_stack},
+    {"stdout_before_panic", stdout_before_panic},
+    {"rerun_after_parked_goroutine", rerun_after_parked_goroutine},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <scenario>\n", argv[0]);
+    return 100;
+  }
+  for (const scenario& s : scenarios) {
+    if (std::strcmp(argv[1], s.name) == 0) {
+      int code = s.fn();
+      if (std::strcmp(s.name, "rerun_after_parked_goroutine") != 0) std::printf("no crash\n");
+      return code;
+    }
+  }
+  std::fprintf(stderr, "unknown scenario %s\n", argv[1]);
+  return 100;
+}

@@ -1,0 +1,204 @@
+// Runs goro_crash_child scenarios in a child process and checks how the
+// process ended: exit status 2 and Go's report formats on stderr
+// (runtime/crash_test.go: TestMainGoroutineID, TestGoNil, panics of
+// goroutines, stack overflow), and that buffered stdout is not lost.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <regex>
+#include <string>
+
+extern char** environ;
+
+namespace {
+
+struct child_result {
+  bool exited = false;     // normal exit (see code)
+  int code = -1;           // exit status, if exited
+  int signal = 0;          // terminating signal, if killed by one
+  bool timed_out = false;  // killed by us after the time limit
+  std::string out, err;
+};
+
+std::string describe(const child_result& r) {
+  std::string s;
+  if (r.timed_out) s += "[timed out] ";
+  if (r.exited) s += "exit " + std::to_string(r.code);
+  if (r.signal) s += std::string("signal ") + strsignal(r.signal);
+  return s + "\n--- stdout ---\n" + r.out + "\n--- stderr ---\n" + r.err;
+}
+
+child_result run_child(const std::string& scenario) {
+  constexpr auto time_limit = std::chrono::seconds(30);
+  child_result r;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return r;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  std::string path = GORO_CRASH_CHILD;
+  char* argv[] = {path.data(), const_cast<char*>(scenario.c_str()), nullptr};
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << path << ": " << std::strerror(rc);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return r;
+  }
+  auto deadline = std::chrono::steady_clock::now() + time_limit;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      r.timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    int n = poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(got));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    r.exited = true;
+    r.code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r.signal = WTERMSIG(status);
+  }
+  return r;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Go's panic report: "panic: <what>\n\ngoroutine <N> [running]:".
+std::uint64_t panic_goroutine(const std::string& err, const std::string& what) {
+  std::smatch m;
+  std::regex re("panic: " + std::regex_replace(what, std::regex(R"([\^$.|?*+()\[\]{}\\])"), R"(\$&)") +
+                "\n\ngoroutine ([0-9]+) \\[running\\]:");
+  if (!std::regex_search(err, m, re)) return 0;
+  return std::stoull(m[1].str());
+}
+
+TEST(Crash, PanicInGoroutine) {
+  for (const char* scenario : {"panic_goroutine", "panic_goroutine_procs1"}) {
+    child_result r = run_child(scenario);
+    ASSERT_FALSE(r.timed_out) << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << scenario << ": " << describe(r);
+    std::uint64_t id = panic_goroutine(r.err, "boom");
+    EXPECT_NE(id, 0u) << scenario << ": no Go panic report\n" << describe(r);
+    EXPECT_NE(id, 1u) << scenario << ": the panicking goroutine is not main\n" << describe(r);
+    EXPECT_TRUE(starts_with(r.err, "panic: boom\n")) << describe(r);
+    EXPECT_FALSE(contains(r.out, "no crash")) << describe(r);
+  }
+}
+
+// TestMainGoroutineID.
+TEST(Crash, PanicInMainIsGoroutineOne) {
+  child_result r = run_child("panic_main");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "panic: test\n\ngoroutine 1 [running]:")) << describe(r);
+}
+
+TEST(Crash, UncaughtNegativeWaitGroupCounter) {
+  for (const char* scenario : {"negative_wait_group", "negative_wait_group_goroutine"}) {
+    child_result r = run_child(scenario);
+    ASSERT_FALSE(r.timed_out) << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << scenario << ": " << describe(r);
+    EXPECT_TRUE(starts_with(r.err, "panic: sync: negative WaitGroup counter\n\ngoroutine "))
+        << scenario << ": " << describe(r);
+  }
+}
+
+TEST(Crash, NonStandardException) {
+  child_result r = run_child("throw_int");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "panic: (int) exception")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "goroutine 1 [running]:")) << describe(r);
+}
+
+// TestGoNil.
+TEST(Crash, GoOfNilFunc) {
+  for (const char* scenario : {"go_nil_std_function", "go_nil_function_pointer"}) {
+    child_result r = run_child(scenario);
+    ASSERT_FALSE(r.timed_out) << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << scenario << ": " << describe(r);
+    EXPECT_TRUE(starts_with(r.err, "fatal error: go of nil func value\n")) << scenario << ": " << describe(r);
+    EXPECT_FALSE(contains(r.out, "no crash")) << describe(r);
+  }
+}
+
+TEST(Crash, StackOverflow) {
+  for (const char* scenario : {"stack_overflow", "stack_overflow_custom_stack"}) {
+    child_result r = run_child(scenario);
+    ASSERT_FALSE(r.timed_out) << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << scenario << ": " << describe(r);
+    EXPECT_TRUE(contains(r.err, "fatal error: stack overflow")) << scenario << ": " << describe(r);
+    EXPECT_TRUE(contains(r.err, "goroutine ")) << scenario << ": " << describe(r);
+    EXPECT_TRUE(contains(r.err, "goroutine stack exceeds")) << scenario << ": " << describe(r);
+  }
+}
+
+TEST(Crash, StdoutIsFlushedBeforePanic) {
+  child_result r = run_child("stdout_before_panic");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_EQ(r.out, "hello\n") << describe(r);
+  EXPECT_NE(panic_goroutine(r.err, "after hello"), 0u) << describe(r);
+}
+
+// run() after a run() that ended with a goroutine parked on a wait_group:
+// the second runtime must work (see crash_child.cpp).
+TEST(Crash, RunAgainAfterGoroutineLeftParked) {
+  child_result r = run_child("rerun_after_parked_goroutine");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  ASSERT_FALSE(r.exited && r.code == 3) << "test setup failed: " << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_EQ(r.out, "ok\n") << describe(r);
+}
+
+TEST(Crash, UnknownScenarioIsReported) {
+  child_result r = run_child("no_such_scenario");
+  EXPECT_TRUE(r.exited && r.code == 100) << describe(r);
+}
+
+}  // namespace
