@@ -26,8 +26,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "goro/chan.hpp"
 #include "goro/export.hpp"
@@ -203,5 +205,46 @@ int select(Cases&&... cases) {
   (fire(cases), ...);
   return result;
 }
+
+// The dynamic form, for a number of channels known only at run time (fan-in):
+//
+//   goro::recv_select<int> sel(inputs);          // a std::span of recv_chan<int>
+//   while (auto [i, v] = sel.recv(); v) use(i, *v);
+//
+// recv() waits until one of the channels can be received from (chosen at
+// random among those ready, like select) and returns its index and the value,
+// or nullopt as the value if that channel is closed. try_recv() returns -1 as
+// the index if none is ready. Nil channels are never chosen. The object keeps
+// its buffers, so a recv() allocates nothing.
+template <class T>
+class recv_select {
+ public:
+  explicit recv_select(std::span<const recv_chan<T>> chans)
+      : chans_(chans.begin(), chans.end()), descs_(chans_.size()), scratch_(2 * chans_.size()) {}
+
+  std::pair<int, std::optional<T>> recv() { return run(false); }
+  std::pair<int, std::optional<T>> try_recv() { return run(true); }
+  std::size_t size() const { return chans_.size(); }
+
+ private:
+  std::pair<int, std::optional<T>> run(bool may_default) {
+    // Only one case ever completes, so all can share one slot.
+    detail::slot<T> slot;
+    for (std::size_t i = 0; i < chans_.size(); ++i)
+      descs_[i] = {chans_[i].core(), slot.get(), detail::case_kind::recv, false, {}};
+    int chosen = detail::select_run(descs_.data(), scratch_.data(), static_cast<int>(descs_.size()),
+                                    may_default);
+    std::pair<int, std::optional<T>> out{chosen, std::nullopt};
+    if (chosen >= 0 && descs_[static_cast<std::size_t>(chosen)].received) {
+      out.second.emplace(slot.take());
+      slot.destroy();
+    }
+    return out;
+  }
+
+  std::vector<recv_chan<T>> chans_;
+  std::vector<detail::select_case_desc> descs_;
+  std::vector<std::uint16_t> scratch_;
+};
 
 }  // namespace goro
