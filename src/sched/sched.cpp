@@ -381,7 +381,7 @@ void runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
 
 void runtime::run_post_switch(M* m) {
   post_switch ps = m->post;
-  m->post.what = post_switch::kind::none;
+  m->post = {};
   switch (ps.what) {
     case post_switch::kind::none:
       break;
@@ -396,6 +396,7 @@ void runtime::run_post_switch(M* m) {
       release_g(m->p, ps.prev);
       break;
   }
+  if (ps.timers_due_at != 0) run_timers(ps.timers_due_at);
 }
 
 namespace {
@@ -418,10 +419,11 @@ void goroutine_entry(void* arg) {
 }  // namespace
 
 // The context a goroutine that stops running hands its M to: the next local
-// G, or g0 when there is none or when a timer is due (timers run on g0, never
-// under the locks a parking goroutine may still hold).
+// G, else g0. Due timers run right after the switch, on the next context's
+// stack (never on the parking goroutine's: it may still hold channel locks).
 G* runtime::next_after_current(M* m) {
-  G* next = own_timers_due(m->p) ? nullptr : next_local(m->p);
+  m->post.timers_due_at = own_timers_due(m->p);
+  G* next = next_local(m->p);
   if (next == nullptr) return &m->g0;
   prepare_first_run(m->p, next);
   return next;
@@ -432,14 +434,14 @@ void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
   G* g = m->curg;
   g->wait_reason = reason;
   g->status.store(gstatus::waiting, std::memory_order_relaxed);
-  m->post = {post_switch::kind::park, g, commit, arg};
+  m->post = {post_switch::kind::park, g, commit, arg, 0};
   switch_to(m, g, next_after_current(m), false);
 }
 
 void runtime::yield_current() {
   M* m = this_m();
   G* g = m->curg;
-  m->post = {post_switch::kind::yield, g, nullptr, nullptr};
+  m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
   switch_to(m, g, next_after_current(m), false);
 }
 
@@ -449,7 +451,7 @@ void runtime::exit_current() {
   P* p = m->p;
   p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g->status.store(gstatus::dead, std::memory_order_relaxed);
-  m->post = {post_switch::kind::exit, g, nullptr, nullptr};
+  m->post = {post_switch::kind::exit, g, nullptr, nullptr, 0};
   switch_to(m, g, next_after_current(m), true);
   __builtin_unreachable();
 }
@@ -558,15 +560,16 @@ void runtime::add_timer(timer* t) {
 
 bool runtime::del_timer(timer* t) { return t->heap != nullptr && t->heap->remove(t); }
 
-bool runtime::own_timers_due(P* p) const {
+std::int64_t runtime::own_timers_due(P* p) const {
   std::int64_t when = p->timers.next_when.load(std::memory_order_relaxed);
-  return when != 0 && when <= nanotime();
+  if (when == 0) return 0;
+  std::int64_t now = nanotime();
+  return when <= now ? now : 0;
 }
 
 // Runs the due timers of every P (a P whose thread is busy in a long
 // goroutine must not hold its timers back).
-void runtime::run_timers() {
-  std::int64_t now = 0;
+void runtime::run_timers(std::int64_t now) {
   for (auto& p : ps_) {
     if (p->timers.next_when.load(std::memory_order_relaxed) == 0) continue;
     if (now == 0) now = nanotime();

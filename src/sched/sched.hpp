@@ -81,6 +81,8 @@ struct post_switch {
   G* prev = nullptr;
   bool (*commit)(void* arg, G* g) = nullptr;  // park: false = do not park after all
   void* arg = nullptr;
+  // Nonzero: timers were due at this time; run them after the action.
+  std::int64_t timers_due_at = 0;
 };
 
 struct P {
@@ -164,8 +166,8 @@ class runtime {
   G* global_get(P* p, bool just_one);
   void reset_spinning(M* m);
   bool work_visible();
-  bool own_timers_due(P* p) const;
-  void run_timers();
+  std::int64_t own_timers_due(P* p) const;  // nanotime if a timer is due, else 0
+  void run_timers(std::int64_t now = 0);
   std::int64_t idle_timeout_ns() const;
   G* next_after_current(M* m);
   void release_g(P* p, G* g) noexcept;
