@@ -130,6 +130,18 @@ struct try_recv_result {
   explicit operator bool() const noexcept { return status == recv_status::ok; }
 };
 
+namespace detail {
+template <class T>
+try_recv_result<T> try_recv_from(chan_core* c) {
+  slot<T> s;
+  recv_status st = chan_try_recv(c, s.get());
+  if (st != recv_status::ok) return {st, std::nullopt};
+  try_recv_result<T> out{st, std::optional<T>(s.take())};
+  s.destroy();
+  return out;
+}
+}  // namespace detail
+
 // Go's chan<- T: send and close only.
 template <class T>
 class send_chan : public detail::chan_handle {
@@ -158,14 +170,7 @@ class recv_chan : public detail::chan_handle {
 
   // The next value, or nullopt once the channel is closed and drained.
   std::optional<T> recv() const { return detail::recv_into_optional<T>(c_); }
-  try_recv_result<T> try_recv() const {
-    detail::slot<T> s;
-    recv_status st = detail::chan_try_recv(c_, s.get());
-    if (st != recv_status::ok) return {st, std::nullopt};
-    try_recv_result<T> out{st, std::optional<T>(s.take())};
-    s.destroy();
-    return out;
-  }
+  try_recv_result<T> try_recv() const { return detail::try_recv_from<T>(c_); }
 
   // for (T v : ch) receives until the channel is closed and drained.
   class iterator {
@@ -207,8 +212,8 @@ class chan : public detail::chan_handle {
   void send(T v) const { detail::chan_send(c_, &v); }
   bool try_send(T& v) const { return detail::chan_try_send(c_, &v); }
   bool try_send(T&& v) const { return detail::chan_try_send(c_, &v); }
-  std::optional<T> recv() const { return as_recv().recv(); }
-  try_recv_result<T> try_recv() const { return as_recv().try_recv(); }
+  std::optional<T> recv() const { return detail::recv_into_optional<T>(c_); }
+  try_recv_result<T> try_recv() const { return detail::try_recv_from<T>(c_); }
   void close() const { detail::chan_close(c_); }
 
   typename recv_chan<T>::iterator begin() const { return typename recv_chan<T>::iterator(c_); }

@@ -113,8 +113,9 @@ void spawn(const go_options* opts, F&& f, Args&&... args) {
 
 // Runs `main_fn` as the main goroutine on a fresh runtime and returns its exit
 // code (0 for a void main) once it returns. Goroutines still alive then are
-// discarded, as Go discards them at exit: they never run again, and the
-// destructors of objects on their stacks do not run. A goroutine that never
+// discarded, as Go discards them at exit: they never run again; their
+// callables and bound arguments are destroyed, the objects on their stacks
+// are not. A goroutine that never
 // reaches a switch point keeps its thread busy and delays run()'s return.
 // One runtime runs at a time per process; run() may be called again after it
 // returns.

@@ -8,8 +8,10 @@
 //
 // Like Go: if several cases are ready one is chosen uniformly at random; the
 // default case runs only when none is ready; without one, select blocks until
-// a case can proceed. Channels and send values are evaluated once, in
-// argument order, when the cases are built; only the chosen case's handler
+// a case can proceed. Channels and send values are evaluated once, when the
+// cases are built (C++ leaves the order of function arguments unspecified:
+// build cases in separate statements if that order matters); only the chosen
+// case's handler
 // runs (after the communication) and select returns that case's argument
 // index. Nil channels never proceed; the same channel may appear in several
 // cases; a select never communicates with itself. A send case on a closed
@@ -23,6 +25,7 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -142,8 +145,22 @@ class default_case_t {
   F fn_;
 };
 
-// A receive case on a chan<T> or recv_chan<T>.
+namespace detail {
+
+template <class Ch>
+concept receivable = requires { typename std::remove_cvref_t<Ch>::value_type; } &&
+                     (std::same_as<std::remove_cvref_t<Ch>, chan<chan_value_t<Ch>>> ||
+                      std::same_as<std::remove_cvref_t<Ch>, recv_chan<chan_value_t<Ch>>>);
+template <class Ch>
+concept sendable = requires { typename std::remove_cvref_t<Ch>::value_type; } &&
+                   (std::same_as<std::remove_cvref_t<Ch>, chan<chan_value_t<Ch>>> ||
+                    std::same_as<std::remove_cvref_t<Ch>, send_chan<chan_value_t<Ch>>>);
+
+}  // namespace detail
+
+// A receive case on a chan<T> or recv_chan<T> (not on a send_chan<T>).
 template <class Ch, class F = detail::no_handler>
+  requires detail::receivable<Ch>
 auto recv_case(Ch&& ch, F fn = {}) {
   return recv_case_t<detail::chan_value_t<Ch>, F, !std::is_lvalue_reference_v<Ch>>(ch, std::move(fn));
 }
@@ -151,6 +168,7 @@ auto recv_case(Ch&& ch, F fn = {}) {
 // A send case on a chan<T> or send_chan<T>; v is evaluated (copied or moved
 // into the case) now, and moved into the channel only if this case is chosen.
 template <class Ch, class V, class F = detail::no_handler>
+  requires detail::sendable<Ch>
 auto send_case(Ch&& ch, V&& v, F fn = {}) {
   return send_case_t<detail::chan_value_t<Ch>, F, !std::is_lvalue_reference_v<Ch>>(
       ch, std::forward<V>(v), std::move(fn));
@@ -170,25 +188,42 @@ inline constexpr bool is_default_case_v<default_case_t<F>> = true;
 
 }  // namespace detail
 
+namespace detail {
+template <class... Cases>
+int select_cases(Cases&... cases);
+}  // namespace detail
+
 // Go's select: see the top of this file.
 template <class... Cases>
 int select(Cases&&... cases) {
-  constexpr int n_default = (0 + ... + (detail::is_default_case_v<std::remove_cvref_t<Cases>> ? 1 : 0));
+  if constexpr (sizeof...(Cases) == 0) {
+    detail::select_run(nullptr, nullptr, 0, false);  // Go's select {}: blocks forever
+    return -1;
+  } else {
+    return detail::select_cases(cases...);
+  }
+}
+
+namespace detail {
+
+template <class... Cases>
+int select_cases(Cases&... cases) {
+  constexpr int n_default = (0 + ... + (is_default_case_v<std::remove_cvref_t<Cases>> ? 1 : 0));
   static_assert(n_default <= 1, "a select has at most one default case");
   constexpr int n = static_cast<int>(sizeof...(Cases)) - n_default;
-  std::array<detail::select_case_desc, n == 0 ? 1 : n> descs;
+  std::array<select_case_desc, n == 0 ? 1 : n> descs;
   std::array<std::uint16_t, n == 0 ? 2 : 2 * n> scratch;
   // Channel cases get consecutive descriptor slots in argument order.
   int next = 0;
   auto describe = [&](auto& c) {
-    if constexpr (!detail::is_default_case_v<std::remove_cvref_t<decltype(c)>>) c.describe(descs[next++]);
+    if constexpr (!is_default_case_v<std::remove_cvref_t<decltype(c)>>) c.describe(descs[next++]);
   };
   (describe(cases), ...);
-  int chosen = detail::select_run(descs.data(), scratch.data(), n, n_default != 0);
+  int chosen = select_run(descs.data(), scratch.data(), n, n_default != 0);
   // Map the chosen descriptor (or -1: default) back to its argument.
   int arg = 0, desc = 0, result = -1;
   auto fire = [&](auto& c) {
-    if constexpr (detail::is_default_case_v<std::remove_cvref_t<decltype(c)>>) {
+    if constexpr (is_default_case_v<std::remove_cvref_t<decltype(c)>>) {
       if (chosen < 0) {
         c.fire();
         result = arg;
@@ -205,6 +240,8 @@ int select(Cases&&... cases) {
   (fire(cases), ...);
   return result;
 }
+
+}  // namespace detail
 
 // The dynamic form, for a number of channels known only at run time (fan-in):
 //

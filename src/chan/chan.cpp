@@ -60,9 +60,10 @@ void chan_release(chan_core* c) noexcept {
 }
 
 std::size_t chan_len(const chan_core* c) noexcept {
-  return c->qcount.load(std::memory_order_relaxed);
+  return c->hide_buffer ? 0 : c->qcount.load(std::memory_order_relaxed);
 }
-std::size_t chan_cap(const chan_core* c) noexcept { return c->cap; }
+std::size_t chan_cap(const chan_core* c) noexcept { return c->hide_buffer ? 0 : c->cap; }
+void chan_hide_buffer(chan_core* c) noexcept { c->hide_buffer = true; }
 
 // ---------------------------------------------------------------------------
 // The communication steps (called with c->lock held).

@@ -114,6 +114,7 @@ struct chan_core {
   spinlock lock;
   std::atomic<bool> closed{false};        // written under lock; read lock-free
   std::atomic<std::uint32_t> refs{1};     // handles
+  bool hide_buffer = false;               // len() and cap() report 0 (timer channels)
   const elem_ops* const ops;
   char* const buf;                        // cap slots of elem_size, or null
   const std::size_t cap;
@@ -146,5 +147,7 @@ void buffer_put(chan_core* c, void* src);   // needs qcount < cap
 void buffer_take(chan_core* c, void* dst);  // needs qcount > 0
 
 [[noreturn]] void block_forever(const char* wait_reason);
+// Makes len() and cap() report 0 (Go 1.23 timer channels); call before sharing.
+void chan_hide_buffer(chan_core* c) noexcept;
 
 }  // namespace goro::detail

@@ -41,13 +41,19 @@ struct locked_set {
       prev = c;
     }
   }
+  // As Go's selunlock: in reverse, so that the last lock released is the
+  // first one. This runs as the park commit, on another stack: once a lock
+  // is released, a completer may wake the select, which then resumes on
+  // another thread and immediately waits for all the locks again; after the
+  // first lock is released it may return and reuse this frame, so nothing of
+  // *this is read after that.
   void unlock() const {
-    // Any order is fine for unlocking; skip duplicates as lock() did.
-    chan_core* prev = nullptr;
-    for (int k = 0; k < n; ++k) {
-      chan_core* c = cases[order[k]].c;
-      if (c != prev) c->lock.unlock();
-      prev = c;
+    select_case_desc* cs = cases;
+    const std::uint16_t* ord = order;
+    for (int k = n - 1; k >= 0; --k) {
+      chan_core* c = cs[ord[k]].c;
+      if (k > 0 && cs[ord[k - 1]].c == c) continue;  // a duplicate: released with its first
+      c->lock.unlock();
     }
   }
   // Takes every waiter of this select out of its queue (the winner was

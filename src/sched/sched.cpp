@@ -146,12 +146,14 @@ runtime::~runtime() {
         g.unlink_wait(g.unlink_arg);
     }
   // Every M has exited. Goroutines still alive are discarded (see run() in
-  // goro/runtime.hpp): bodies that never started are destroyed, nothing on
-  // the stacks of started ones is run.
+  // goro/runtime.hpp).
   for (auto& chunk : g_chunks_) {
     for (int i = 0; i < g_chunk_size; ++i) {
       G& g = chunk[static_cast<std::size_t>(i)];
-      if (g.ops != nullptr && g.sp == nullptr) g.ops->destroy(g.closure);
+      // A goroutine discarded before it finished (or started) never runs
+      // again: destroy its callable and bound arguments (what they own is
+      // released), though not the objects on its stack.
+      if (g.ops != nullptr) g.ops->destroy(g.closure);
       if (g.closure_on_heap()) ::operator delete(g.closure, std::align_val_t{g.closure_align});
       if (g.stk && (g.stk.flags & stack_flag_custom)) stack_pool::unmap_custom(g.stk);
       sanitizer::destroy(g.fiber);

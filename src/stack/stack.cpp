@@ -99,7 +99,12 @@ stack_pool::stack_pool(std::size_t stack_size)
     : stack_size_((std::max(stack_size, min_stack_size) + page_size() - 1) & ~(page_size() - 1)) {}
 
 stack_pool::~stack_pool() {
-  for (const slab& s : slabs_) munmap(s.base, s.bytes);
+  for (const slab& s : slabs_) {
+    // Goroutines discarded while blocked leave ASan poison in their frames;
+    // the address range may be reused by the next mapping.
+    sanitizer::unpoison_stack(s.base, s.bytes);
+    munmap(s.base, s.bytes);
+  }
 }
 
 void stack_pool::grow_locked() {
@@ -181,6 +186,7 @@ stack stack_pool::map_custom(std::size_t total_size) {
 }
 
 void stack_pool::unmap_custom(const stack& s) noexcept {
+  sanitizer::unpoison_stack(s.lo, s.size);
   munmap(s.lo - guard_bytes, s.size + guard_bytes);
 }
 

@@ -11,12 +11,14 @@
 //
 // Lock order: timer_state::mu -> timer_heap::lock -> channel lock.
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "goro/panic.hpp"
 #include "goro/runtime.hpp"
+#include "chan/chan.hpp"
 #include "goro/time.hpp"
 #include "os/spinlock.hpp"
 #include "sched/sched.hpp"
@@ -46,6 +48,13 @@ runtime& require_runtime() {
   return *rt;
 }
 
+// now + d, saturated: a fire time past the end of time never comes (Go's when()).
+std::int64_t deadline_after(std::int64_t d) {
+  std::int64_t now = nanotime();
+  if (d <= 0) return now;
+  return d > INT64_MAX - now ? INT64_MAX : now + d;
+}
+
 clock::time_point to_time_point(std::int64_t ns) {
   return clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(ns)));
 }
@@ -64,7 +73,7 @@ void discard_state(timer* t) { reinterpret_cast<timer_state*>(t)->release(); }
 
 // Arms s to fire at now + d (s->mu held, or s not yet shared).
 void arm(runtime& rt, timer_state* s, std::int64_t d) {
-  s->t.when = nanotime() + (d > 0 ? d : 0);
+  s->t.when = deadline_after(d);
   s->retain();  // the heap's reference
   rt.add_timer(&s->t);
 }
@@ -83,7 +92,12 @@ timer_state* new_state(std::int64_t period, bool with_channel) {
   s->t.fire = &fire_state;
   s->t.discard = &discard_state;
   s->t.period = period;
-  if (with_channel) s->ch = make_chan<clock::time_point>(1);
+  if (with_channel) {
+    // Go 1.23: a timer's channel looks unbuffered (len and cap are 0); the
+    // one slot only holds a fire time until it is received or drained.
+    s->ch = make_chan<clock::time_point>(1);
+    chan_hide_buffer(s->ch.core());
+  }
   return s;
 }
 
@@ -104,7 +118,7 @@ void sleep(std::chrono::nanoseconds d) {
   } s;
   s.rt = detail::current_runtime();
   s.g = g;
-  s.t.when = detail::nanotime() + d.count();
+  s.t.when = detail::deadline_after(d.count());
   s.t.removable = false;
   s.t.fire = [](detail::timer* t, std::int64_t) {
     auto* s = reinterpret_cast<sleeper*>(t);
@@ -157,9 +171,12 @@ timer::~timer() {
   if (s_) s_->release();
 }
 
-recv_chan<clock::time_point> timer::c() const { return s_->ch; }
+recv_chan<clock::time_point> timer::c() const {
+  return s_ ? recv_chan<clock::time_point>(s_->ch) : recv_chan<clock::time_point>();
+}
 
 bool timer::stop() {
+  if (!s_) throw panic_error("time: Stop called on uninitialized Timer");
   detail::runtime& rt = detail::require_runtime();
   std::lock_guard lock(s_->mu);
   bool pending = detail::disarm(rt, s_);
@@ -168,6 +185,7 @@ bool timer::stop() {
 }
 
 bool timer::reset(std::chrono::nanoseconds d) {
+  if (!s_) throw panic_error("time: Reset called on uninitialized Timer");
   detail::runtime& rt = detail::require_runtime();
   std::lock_guard lock(s_->mu);
   bool pending = detail::disarm(rt, s_);
@@ -201,9 +219,12 @@ ticker::~ticker() {
   s_->release();
 }
 
-recv_chan<clock::time_point> ticker::c() const { return s_->ch; }
+recv_chan<clock::time_point> ticker::c() const {
+  return s_ ? recv_chan<clock::time_point>(s_->ch) : recv_chan<clock::time_point>();
+}
 
 void ticker::stop() {
+  if (!s_) return;  // like Go's Stop on a Ticker that never started
   detail::runtime& rt = detail::require_runtime();
   std::lock_guard lock(s_->mu);
   detail::disarm(rt, s_);
@@ -212,6 +233,7 @@ void ticker::stop() {
 
 void ticker::reset(std::chrono::nanoseconds d) {
   if (d.count() <= 0) throw panic_error("non-positive interval for Ticker.Reset");
+  if (!s_) throw panic_error("time: Reset called on uninitialized Ticker");
   detail::runtime& rt = detail::require_runtime();
   std::lock_guard lock(s_->mu);
   detail::disarm(rt, s_);
