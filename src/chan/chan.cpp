@@ -114,22 +114,55 @@ void block_forever(const char* wait_reason) {
 // ---------------------------------------------------------------------------
 // Operations.
 
-void chan_send(chan_core* c, void* src) {
-  if (c == nullptr) block_forever("chan send (nil chan)");
-  c->lock.lock();
+namespace {
+
+// The non-blocking part of a send, with c->lock held: returns true (lock
+// released) if the value went to a receiver or the buffer, false (lock still
+// held) if the send would block. Throws on a closed channel.
+bool send_locked(chan_core* c, void* src) {
   if (c->closed.load(std::memory_order_relaxed)) {
     c->lock.unlock();
     panic_send_on_closed();
   }
   if (waiter* w = c->recvq.dequeue()) {
     transfer_to_receiver(c, w, src);
-    return unlock_and_wake(c, w);
+    unlock_and_wake(c, w);
+    return true;
   }
   if (c->qcount.load(std::memory_order_relaxed) < c->cap) {
     buffer_put(c, src);
     c->lock.unlock();
-    return;
+    return true;
   }
+  return false;
+}
+
+// The non-blocking part of a receive, with c->lock held: ok or closed (lock
+// released), or empty (lock still held).
+recv_status recv_locked(chan_core* c, void* dst) {
+  if (c->closed.load(std::memory_order_relaxed) && c->qcount.load(std::memory_order_relaxed) == 0) {
+    c->lock.unlock();
+    return recv_status::closed;
+  }
+  if (waiter* w = c->sendq.dequeue()) {
+    transfer_from_sender(c, w, dst);
+    unlock_and_wake(c, w);
+    return recv_status::ok;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) > 0) {
+    buffer_take(c, dst);
+    c->lock.unlock();
+    return recv_status::ok;
+  }
+  return recv_status::empty;
+}
+
+}  // namespace
+
+void chan_send(chan_core* c, void* src) {
+  if (c == nullptr) block_forever("chan send (nil chan)");
+  c->lock.lock();
+  if (send_locked(c, src)) return;
   waiter self;
   self.elem = src;
   self.c = c;
@@ -144,20 +177,7 @@ bool chan_try_send(chan_core* c, void* src) {
   // after full: if it is still open then, it was open and full at once.
   if (c->full() && !c->closed.load(std::memory_order_acquire)) return false;
   c->lock.lock();
-  if (c->closed.load(std::memory_order_relaxed)) {
-    c->lock.unlock();
-    panic_send_on_closed();
-  }
-  if (waiter* w = c->recvq.dequeue()) {
-    transfer_to_receiver(c, w, src);
-    unlock_and_wake(c, w);
-    return true;
-  }
-  if (c->qcount.load(std::memory_order_relaxed) < c->cap) {
-    buffer_put(c, src);
-    c->lock.unlock();
-    return true;
-  }
+  if (send_locked(c, src)) return true;
   c->lock.unlock();
   return false;
 }
@@ -165,20 +185,8 @@ bool chan_try_send(chan_core* c, void* src) {
 bool chan_recv(chan_core* c, void* dst) {
   if (c == nullptr) block_forever("chan receive (nil chan)");
   c->lock.lock();
-  if (c->closed.load(std::memory_order_relaxed) && c->qcount.load(std::memory_order_relaxed) == 0) {
-    c->lock.unlock();
-    return false;
-  }
-  if (waiter* w = c->sendq.dequeue()) {
-    transfer_from_sender(c, w, dst);
-    unlock_and_wake(c, w);
-    return true;
-  }
-  if (c->qcount.load(std::memory_order_relaxed) > 0) {
-    buffer_take(c, dst);
-    c->lock.unlock();
-    return true;
-  }
+  recv_status st = recv_locked(c, dst);
+  if (st != recv_status::empty) return st == recv_status::ok;
   waiter self;
   self.elem = dst;
   self.c = c;
@@ -197,22 +205,9 @@ recv_status chan_try_recv(chan_core* c, void* dst) {
     if (c->empty()) return recv_status::closed;
   }
   c->lock.lock();
-  if (c->closed.load(std::memory_order_relaxed) && c->qcount.load(std::memory_order_relaxed) == 0) {
-    c->lock.unlock();
-    return recv_status::closed;
-  }
-  if (waiter* w = c->sendq.dequeue()) {
-    transfer_from_sender(c, w, dst);
-    unlock_and_wake(c, w);
-    return recv_status::ok;
-  }
-  if (c->qcount.load(std::memory_order_relaxed) > 0) {
-    buffer_take(c, dst);
-    c->lock.unlock();
-    return recv_status::ok;
-  }
-  c->lock.unlock();
-  return recv_status::empty;
+  recv_status st = recv_locked(c, dst);
+  if (st == recv_status::empty) c->lock.unlock();
+  return st;
 }
 
 void chan_close(chan_core* c) {

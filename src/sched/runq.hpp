@@ -58,6 +58,29 @@ struct g_list {
   }
 };
 
+// Takes one G (just_one) or the whole batch headed by `head` (non-null) in
+// O(1); `head` becomes the batch's remainder or the next batch.
+inline g_list take_from_batch(G*& head, bool just_one) {
+  G* h = head;
+  g_list out;
+  if (just_one && h->batch_size > 1) {
+    G* rest = h->schedlink;
+    rest->batch_tail = h->batch_tail;
+    rest->batch_size = h->batch_size - 1;
+    rest->batch_next = h->batch_next;
+    head = rest;
+    h->schedlink = nullptr;
+    out.head = out.tail = h;
+    out.size = 1;
+  } else {
+    head = h->batch_next;
+    out.head = h;
+    out.tail = h->batch_tail;
+    out.size = h->batch_size;
+  }
+  return out;
+}
+
 // A stack of G batches (free G records), not synchronised: the owner locks.
 // Batches are linked through their first G like global_runq's.
 class batch_stack {
@@ -74,25 +97,8 @@ class batch_stack {
   }
   // Takes one G (just_one) or the whole top batch; O(1).
   g_list pop_batch(bool just_one) {
-    g_list out;
-    G* head = top_;
-    if (head == nullptr) return out;
-    if (just_one && head->batch_size > 1) {
-      G* rest = head->schedlink;
-      rest->batch_tail = head->batch_tail;
-      rest->batch_size = head->batch_size - 1;
-      rest->batch_next = head->batch_next;
-      top_ = rest;
-      head->schedlink = nullptr;
-      out.head = out.tail = head;
-      out.size = 1;
-    } else {
-      top_ = head->batch_next;
-      out.head = head;
-      out.tail = head->batch_tail;
-      out.size = head->batch_size;
-    }
-    return out;
+    if (top_ == nullptr) return {};
+    return take_from_batch(top_, just_one);
   }
  private:
   G* top_ = nullptr;
@@ -122,27 +128,12 @@ class global_runq {
   // Takes one G (max == 1) or the whole first batch (at most what one push
   // put there), in O(1) under the lock; empty list if the queue is empty.
   g_list pop_batch(bool just_one) {
-    g_list out;
     std::lock_guard lock(lock_);
     G* head = first_;
-    if (head == nullptr) return out;
-    if (just_one && head->batch_size > 1) {
-      G* rest = head->schedlink;
-      rest->batch_tail = head->batch_tail;
-      rest->batch_size = head->batch_size - 1;
-      rest->batch_next = head->batch_next;
-      first_ = rest;
-      if (last_ == head) last_ = rest;
-      out.head = out.tail = head;
-      out.size = 1;
-      head->schedlink = nullptr;
-    } else {
-      first_ = head->batch_next;
-      if (first_ == nullptr) last_ = nullptr;
-      out.head = head;
-      out.tail = head->batch_tail;
-      out.size = head->batch_size;
-    }
+    if (head == nullptr) return {};
+    g_list out = take_from_batch(first_, just_one);
+    if (first_ == nullptr) last_ = nullptr;
+    else if (last_ == head) last_ = first_;
     size_.store(size_.load(std::memory_order_relaxed) - out.size, std::memory_order_relaxed);
     return out;
   }
