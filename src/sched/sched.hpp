@@ -32,8 +32,14 @@
 // before sleeping. Work in a local queue is never lost anyway: its owner P is
 // running and will take it.
 //
-// Lock order: idle_mutex -> global_runq lock -> stack_pool lock.
-// (sema bucket locks are taken before any of these, never after.)
+// Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
+// top of find_runnable (every P's) and in the post-switch of the goroutine
+// that runs next when the one stopping saw a due timer on its P; an idle M
+// sleeps until the earliest timer of any P.
+//
+// Lock order: timer heap lock -> channel locks -> idle_mutex -> global_runq
+// lock -> G free-list lock -> stack_pool lock. Sema bucket and channel locks
+// are released (by the park commit) before their waiters are readied.
 #pragma once
 
 #include <atomic>
