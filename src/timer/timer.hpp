@@ -4,13 +4,14 @@
 // timers that are due. What a timer does when it fires is its own callback
 // (wake a sleeping goroutine, send on a channel, start a goroutine).
 //
-// Who runs timers: the scheduler, on g0 (never under a channel lock), at the top of every find_runnable
-// round (all Ps' heaps, so a P whose thread is busy does not delay its
-// timers for long), and an idle M sleeps only until the earliest timer of any
-// P. A goroutine that parks, yields or exits while a timer of its P is due
-// switches to g0 instead of straight to the next goroutine, so always-ready
-// goroutines cannot starve timers (Go's TestTimerFairness). Callbacks never
-// run on a parking goroutine's stack, where channel locks may still be held.
+// Who runs timers: the scheduler. On g0 at the top of every find_runnable
+// round (all Ps' heaps, so a P whose thread is busy in a long goroutine does
+// not hold its timers back), and an idle M sleeps only until the earliest
+// timer of any P. A goroutine that parks, yields or exits while a timer of
+// its P is due has them run in the post-switch of the context it switches
+// to, so always-ready goroutines cannot starve timers (Go's
+// TestTimerFairness). Callbacks never run on a parking goroutine's stack,
+// where channel locks may still be held.
 //
 // Invariants: a timer is in at most one heap; for a removable timer,
 // `index` >= 0 exactly while it is in `heap`'s array; heap->next_when is the earliest `when` in the heap,
