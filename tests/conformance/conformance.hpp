@@ -35,44 +35,14 @@
 #include <utility>
 
 #include "goro/goro.hpp"
+#include "test_util.hpp"
 
 namespace conformance {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool sanitized = true;
-#else
-inline constexpr bool sanitized = false;
-#endif
-#else
-inline constexpr bool sanitized = false;
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool tsan = true;
-#else
-inline constexpr bool tsan = false;
-#endif
-#else
-inline constexpr bool tsan = false;
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool asan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool asan = true;
-#else
-inline constexpr bool asan = false;
-#endif
-#else
-inline constexpr bool asan = false;
-#endif
+// Which sanitizer this is built with (shared with the unit tests).
+using goro_test::asan;
+using goro_test::sanitized;
+using goro_test::tsan;
 
 // An iteration count: n natively, n / div under a sanitizer (at least 1).
 inline long scaled(long n, long div = 10) {

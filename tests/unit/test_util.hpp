@@ -71,4 +71,16 @@ inline constexpr bool tsan = false;
 inline constexpr bool tsan = false;
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool asan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool asan = true;
+#else
+inline constexpr bool asan = false;
+#endif
+#else
+inline constexpr bool asan = false;
+#endif
+
 }  // namespace goro_test
