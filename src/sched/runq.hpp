@@ -81,6 +81,17 @@ inline g_list take_from_batch(G*& head, bool just_one) {
   return out;
 }
 
+// Turns a non-empty list into a batch headed by its first G, linked to
+// `next`; empties the list and returns the head.
+inline G* make_batch(g_list& batch, G* next) {
+  G* head = batch.head;
+  head->batch_tail = batch.tail;
+  head->batch_size = batch.size;
+  head->batch_next = next;
+  batch = {};
+  return head;
+}
+
 // A stack of G batches (free G records), not synchronised: the owner locks.
 // Batches are linked through their first G like global_runq's.
 class batch_stack {
@@ -88,12 +99,7 @@ class batch_stack {
   bool empty() const { return top_ == nullptr; }
   void push_batch(g_list& batch) {
     if (batch.head == nullptr) return;
-    G* head = batch.head;
-    head->batch_tail = batch.tail;
-    head->batch_size = batch.size;
-    head->batch_next = top_;
-    top_ = head;
-    batch = {};
+    top_ = make_batch(batch, top_);
   }
   // Takes one G (just_one) or the whole top batch; O(1).
   g_list pop_batch(bool just_one) {
@@ -115,17 +121,14 @@ class global_runq {
   // Appends a whole list in O(1), as one batch.
   void push_batch(g_list& batch) {
     if (batch.head == nullptr) return;
-    G* head = batch.head;
-    head->batch_tail = batch.tail;
-    head->batch_size = batch.size;
-    head->batch_next = nullptr;
+    std::int32_t n = batch.size;
+    G* head = make_batch(batch, nullptr);
     std::lock_guard lock(lock_);
     if (last_) last_->batch_next = head; else first_ = head;
     last_ = head;
-    size_.store(size_.load(std::memory_order_relaxed) + batch.size, std::memory_order_relaxed);
-    batch = {};
+    size_.store(size_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  // Takes one G (max == 1) or the whole first batch (at most what one push
+  // Takes one G (just_one) or the whole first batch (at most what one push
   // put there), in O(1) under the lock; empty list if the queue is empty.
   g_list pop_batch(bool just_one) {
     std::lock_guard lock(lock_);
