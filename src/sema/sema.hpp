@@ -16,9 +16,8 @@
 // the lock is released by the park commit, after the goroutine is off its
 // stack, so a release cannot ready a goroutine that is still running.
 //
-// Lock order: a bucket lock is a leaf, except that the scheduler's queue locks
-// may be taken while holding it (when ready() runs inside the lock: never
-// here—waiters are woken after the bucket is unlocked).
+// Lock order: a bucket lock is a leaf. Waiters are readied only after the
+// bucket is unlocked, so no scheduler lock is ever taken under it.
 #pragma once
 
 #include <atomic>
