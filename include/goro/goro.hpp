@@ -2,6 +2,8 @@
 #pragma once
 
 #include "goro/chan.hpp"
+#include "goro/errc.hpp"
+#include "goro/net.hpp"
 #include "goro/panic.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"

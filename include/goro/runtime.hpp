@@ -37,6 +37,11 @@ struct config {
   // of stack costs 4 KiB of memory whatever this is. 0: 256 KiB. Rounded up
   // to whole pages; at least 16 KiB.
   std::size_t stack_size = 0;
+  // Most OS threads the scheduler may run (Go's debug.SetMaxThreads). Threads
+  // beyond procs are made when a goroutine blocks its thread (goro::blocking,
+  // a long system call or loop) while others wait; past this limit the
+  // process ends with "fatal error: thread exhaustion".
+  int max_threads = 10000;
 };
 
 // Per-goroutine options for go(go_options{...}, f, args...).
@@ -150,6 +155,29 @@ template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
 void go(const go_options& opts, F&& f, Args&&... args) {
   detail::spawn(&opts, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+namespace detail {
+GORO_EXPORT void blocking_enter() noexcept;
+GORO_EXPORT void blocking_exit() noexcept;
+}  // namespace detail
+
+// Runs f() — a call known to block its thread (file I/O, a C library, a
+// lock of another library) — and returns its result. Like Go's entersyscall:
+// if f takes longer than a few tens of microseconds while other goroutines
+// wait, the processor is handed to another thread so they keep running;
+// when f returns, the goroutine continues on whichever thread has a
+// processor. Calls that are not marked get the same treatment after 10 ms.
+// On a plain thread it just calls f.
+template <class F>
+  requires std::invocable<F&&>
+decltype(auto) blocking(F&& f) {
+  struct exit_guard {
+    ~exit_guard() { detail::blocking_exit(); }
+  };
+  detail::blocking_enter();
+  exit_guard guard;
+  return std::invoke(std::forward<F>(f));
 }
 
 // Go's runtime.Gosched: lets other goroutines run; the caller stays runnable.

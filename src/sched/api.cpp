@@ -48,6 +48,14 @@ int run_main(const config& cfg, int (*body)(void*), void* arg) {
   return code;
 }
 
+void blocking_enter() noexcept {
+  if (runtime* rt = current_runtime()) rt->blocking_enter();
+}
+
+void blocking_exit() noexcept {
+  if (runtime* rt = current_runtime()) rt->blocking_exit();
+}
+
 }  // namespace detail
 
 void yield() {

@@ -18,6 +18,8 @@
 #include "arch/context.hpp"
 #include "debug/crash.hpp"
 #include "os/futex.hpp"
+#include "os/membarrier.hpp"
+#include "netpoll/netpoll.hpp"
 
 namespace goro::detail {
 namespace {
@@ -35,6 +37,15 @@ constexpr std::uint32_t global_fairness_tick = 61;
 constexpr int steal_rounds = 4;
 // How long a spinning M keeps looking for work before it parks (see spin_for_work).
 constexpr std::chrono::microseconds spin_budget{50};
+// sysmon (Go's): ticks every 20 us, backing off to 10 ms while it finds
+// nothing to do; takes a P stuck in goro::blocking for one tick, or stuck in
+// user code for 10 ms, while work waits.
+constexpr std::int64_t sysmon_min_delay_ns = 20'000;
+constexpr std::int64_t sysmon_max_delay_ns = 10'000'000;
+constexpr int sysmon_idle_ticks_before_backoff = 50;
+constexpr std::int64_t blocking_retake_ns = 20'000;
+constexpr std::int64_t running_retake_ns = 10'000'000;
+constexpr std::int64_t sysmon_poll_after_ns = 10'000'000;
 
 int resolve_procs(int requested) {
   if (requested > 0) return requested;
@@ -118,6 +129,7 @@ runtime::runtime(const config& cfg)
     : cfg_(cfg), stacks_(cfg.stack_size ? cfg.stack_size : default_stack_size) {
   int procs = resolve_procs(cfg.procs);
   cfg_.procs = procs;
+  os::membarrier_init();
   steal_order_.reset(static_cast<std::uint32_t>(procs));
   idle_ms_.reserve(static_cast<std::size_t>(procs));
   for (int i = 0; i < procs; ++i) {
@@ -128,7 +140,7 @@ runtime::runtime(const config& cfg)
     m->p = p.get();
     m->rng = 0x9E3779B9u * static_cast<std::uint32_t>(i + 1);
     m->g0.is_g0 = true;
-    p->m = m.get();
+    p->m.store(m.get(), std::memory_order_relaxed);
     ps_.push_back(std::move(p));
     ms_.push_back(std::move(m));
   }
@@ -187,13 +199,16 @@ int runtime::run(int (*body)(void*), void* arg) {
     M* mp = m.get();
     mp->thread = std::thread([this, mp] { mstart(mp); });
   }
+  sysmon_thread_ = std::thread([this] { sysmon(); });
   while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
 
   stopping_.store(true, std::memory_order_seq_cst);
-  for (auto& m : ms_) {
-    m->wake_word.store(1, std::memory_order_release);
-    os::futex_wake(&m->wake_word);
-  }
+  sysmon_stop_.store(1, std::memory_order_release);
+  os::futex_wake(&sysmon_stop_);
+  sysmon_thread_.join();
+  // Only sysmon adds Ms: the list is final now.
+  std::lock_guard lock(ms_mutex_);
+  for (auto& m : ms_) wake_m(m.get());
   for (auto& m : ms_) m->thread.join();
   return exit_code_;
 }
@@ -293,16 +308,13 @@ std::uint64_t runtime::next_goid(P* p) {
   return p->goid_next++;
 }
 
-P* runtime::own_p() const {
-  M* m = this_m();
-  return (m != nullptr && m->rt == this) ? m->p : nullptr;
-}
-
 G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
                   const go_options* opts) {
-  P* p = own_p();
+  M* m = enter_runtime(true);
+  P* p = m != nullptr ? m->p : nullptr;
   G* g = gfget(p);
   g->id = next_goid(p);
+  leave_runtime(m);
   g->ops = ops;
   if (closure_size <= G::inline_closure_size && closure_align <= alignof(std::max_align_t)) {
     g->closure = g->inline_closure;
@@ -322,18 +334,22 @@ void runtime::free_unstarted_g(G* g) noexcept {
   g->closure = nullptr;
   g->ops = nullptr;
   g->status.store(gstatus::dead, std::memory_order_relaxed);
-  gfput(own_p(), g);
+  M* m = enter_runtime(true);
+  gfput(m != nullptr ? m->p : nullptr, g);
+  leave_runtime(m);
 }
 
 void runtime::start_g(G* g) {
   g->status.store(gstatus::runnable, std::memory_order_relaxed);
-  if (P* p = own_p()) {
+  M* m = enter_runtime(true);
+  if (P* p = m != nullptr ? m->p : nullptr) {
     p->created.store(p->created.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     runqput(p, g, true);
   } else {
     foreign_created_.fetch_add(1, std::memory_order_relaxed);
     globalq_.push(g);
   }
+  leave_runtime(m);
   wakep();
 }
 
@@ -365,6 +381,8 @@ void runtime::prepare_first_run(P* p, G* g) {
 void runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
   if (!from->is_g0 && !from_dies && !stack_intact(from->stk, __builtin_frame_address(0)))
     stack_overflow(from);
+  if (P* p = m->p) p->switches.store(p->switches.load(std::memory_order_relaxed) + 1,
+                                     std::memory_order_relaxed);
   m->curg = to;
   if (!to->is_g0) to->status.store(gstatus::running, std::memory_order_relaxed);
   // The C++ exception state and errno belong to the goroutine, not the thread.
@@ -393,6 +411,7 @@ void runtime::run_post_switch(M* m) {
     case post_switch::kind::yield:
       ps.prev->status.store(gstatus::runnable, std::memory_order_relaxed);
       globalq_.push(ps.prev);
+      if (m->p == nullptr) wakep();  // this M is about to go spare
       break;
     case post_switch::kind::exit:
       release_g(m->p, ps.prev);
@@ -409,6 +428,7 @@ void goroutine_entry(void* arg) {
   sanitizer::after_switch(g->fiber);
   runtime* rt = m->rt;
   rt->run_post_switch(m);
+  runtime::leave_runtime(m);
   try {
     g->ops->invoke(g->closure);
   } catch (...) {
@@ -424,6 +444,7 @@ void goroutine_entry(void* arg) {
 // G, else g0. Due timers run right after the switch, on the next context's
 // stack (never on the parking goroutine's: it may still hold channel locks).
 G* runtime::next_after_current(M* m) {
+  if (m->p == nullptr) return &m->g0;  // its P was taken: the M goes spare
   m->post.timers_due_at = own_timers_due(m->p);
   G* next = next_local(m->p);
   if (next == nullptr) return &m->g0;
@@ -432,23 +453,26 @@ G* runtime::next_after_current(M* m) {
 }
 
 void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
-  M* m = this_m();
+  // No yield on entry: the caller may hold the locks that commit releases.
+  M* m = enter_runtime(false);
   G* g = m->curg;
   g->wait_reason = reason;
   g->status.store(gstatus::waiting, std::memory_order_relaxed);
   m->post = {post_switch::kind::park, g, commit, arg, 0};
   switch_to(m, g, next_after_current(m), false);
+  leave_runtime(this_m());
 }
 
 void runtime::yield_current() {
-  M* m = this_m();
+  M* m = enter_runtime(false);
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
   switch_to(m, g, next_after_current(m), false);
+  leave_runtime(this_m());
 }
 
 void runtime::exit_current() {
-  M* m = this_m();
+  M* m = enter_runtime(true);
   G* g = m->curg;
   P* p = m->p;
   p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -460,12 +484,198 @@ void runtime::exit_current() {
 
 void runtime::ready(G* g) {
   g->status.store(gstatus::runnable, std::memory_order_relaxed);
-  if (P* p = own_p()) {
+  M* m = enter_runtime(true);
+  if (P* p = m != nullptr ? m->p : nullptr) {
     runqput(p, g, true);
   } else {
     globalq_.push(g);
   }
+  leave_runtime(m);
   wakep();
+}
+
+// ---------------------------------------------------------------------------
+// The runtime boundary and retake (see sched.hpp).
+
+M* runtime::enter_runtime(bool may_yield) {
+  M* m = this_m();
+  if (m == nullptr || m->rt != this) return nullptr;
+  std::uint32_t depth = m->in_runtime.load(std::memory_order_relaxed);
+  m->in_runtime.store(depth + 1, std::memory_order_relaxed);
+  if (depth != 0) return m;
+  os::light_barrier();
+  if (m->retake.load(std::memory_order_acquire) != 0) forget_p_if_taken(m);
+  if (m->p == nullptr && may_yield) {
+    yield_without_p(m);
+    m = this_m();  // resumed on an M that has a P, at depth 1
+  }
+  return m;
+}
+
+void runtime::forget_p_if_taken(M* m) {
+  std::uint32_t state;
+  while ((state = m->retake.load(std::memory_order_acquire)) == 1) cpu_relax();
+  if (state == 2) {
+    m->p = nullptr;
+    m->spinning = false;
+    m->retake.store(0, std::memory_order_relaxed);
+  }
+}
+
+void runtime::yield_without_p(M* m) {
+  G* g = m->curg;
+  m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
+  switch_to(m, g, &m->g0, false);
+}
+
+void runtime::blocking_enter() noexcept {
+  if (M* m = this_m(); m != nullptr && m->rt == this && !m->curg->is_g0)
+    m->in_blocking.store(true, std::memory_order_relaxed);
+}
+
+void runtime::blocking_exit() noexcept {
+  M* m = this_m();
+  if (m == nullptr || m->rt != this || m->curg->is_g0) return;
+  m->in_blocking.store(false, std::memory_order_relaxed);
+  leave_runtime(enter_runtime(true));  // continue only where there is a P
+}
+
+bool runtime::has_waiting_work(P* p, std::int64_t now) {
+  return !p->runq.empty_with(p->runnext) || !globalq_.empty() || p->timers.due(now);
+}
+
+// On sysmon's thread: takes p from m if m is still in user code.
+bool runtime::try_retake(P* p, M* m) {
+  m->retake.store(1, std::memory_order_seq_cst);
+  os::heavy_barrier();
+  if (m->in_runtime.load(std::memory_order_acquire) != 0) {
+    m->retake.store(0, std::memory_order_release);
+    return false;
+  }
+  m->retake.store(2, std::memory_order_release);
+  start_m(p);
+  return true;
+}
+
+void runtime::wake_m(M* m) {
+  m->wake_word.store(1, std::memory_order_seq_cst);
+  if (m->polling.load(std::memory_order_seq_cst)) netpoll_break();
+  else os::futex_wake(&m->wake_word);
+}
+
+// Sleeps an idle M until woken or for timeout_ns (< 0: no timer): in the
+// network poller if goroutines wait on descriptors and nobody polls yet,
+// else on its futex.
+void runtime::sleep_idle(M* m, std::int64_t timeout_ns) {
+  M* none = nullptr;
+  if (netpoll_waiters() > 0 && poller_.compare_exchange_strong(none, m, std::memory_order_acq_rel)) {
+    m->polling.store(true, std::memory_order_seq_cst);
+    if (m->wake_word.exchange(0, std::memory_order_seq_cst) == 0) netpoll(timeout_ns);
+    m->polling.store(false, std::memory_order_relaxed);
+    poller_.store(nullptr, std::memory_order_release);
+    return;
+  }
+  if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+    os::futex_wait(&m->wake_word, 0, timeout_ns);
+}
+
+// A non-blocking poll (Go's findrunnable before stealing): readied
+// goroutines land in this P's queue.
+G* runtime::poll_network(P* p) {
+  if (netpoll_waiters() == 0 || poller_.load(std::memory_order_relaxed) != nullptr) return nullptr;
+  netpoll(0);
+  return next_local(p);
+}
+
+// Hands p to a spare M, or to a new one.
+void runtime::start_m(P* p) {
+  M* m = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!spare_ms_.empty()) {
+      m = spare_ms_.back();
+      spare_ms_.pop_back();
+      m->spare = false;
+      m->p = p;
+    }
+  }
+  if (m != nullptr) {
+    p->m.store(m, std::memory_order_release);
+    wake_m(m);
+    return;
+  }
+  std::lock_guard lock(ms_mutex_);
+  if (static_cast<long>(ms_.size()) >= cfg_.max_threads) fatal("thread exhaustion");
+  auto fresh = std::make_unique<M>();
+  m = fresh.get();
+  m->rt = this;
+  m->p = p;
+  m->rng = 0x9E3779B9u * static_cast<std::uint32_t>(ms_.size() + 1);
+  m->g0.is_g0 = true;
+  p->m.store(m, std::memory_order_release);
+  ms_.push_back(std::move(fresh));
+  m->thread = std::thread([this, m] { mstart(m); });
+}
+
+// An M without a P waits on the spare list; false at shutdown.
+bool runtime::wait_for_p(M* m) {
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (stopping_.load(std::memory_order_relaxed)) return false;
+    m->spare = true;
+    spare_ms_.push_back(m);
+  }
+  for (;;) {
+    if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+      os::futex_wait(&m->wake_word, 0);
+    std::lock_guard lock(idle_mutex_);
+    if (!m->spare) return true;  // start_m gave it a P
+    if (stopping_.load(std::memory_order_relaxed)) {
+      std::erase(spare_ms_, m);
+      m->spare = false;
+      return false;
+    }
+  }
+}
+
+void runtime::sysmon() {
+  struct watch {
+    M* m = nullptr;
+    std::uint64_t switches = 0;
+    std::int64_t since = 0;
+  };
+  std::vector<watch> seen(ps_.size());
+  std::int64_t delay = sysmon_min_delay_ns;
+  int quiet_ticks = 0;
+  while (sysmon_stop_.load(std::memory_order_acquire) == 0) {
+    os::futex_wait(&sysmon_stop_, 0, delay);
+    std::int64_t now = nanotime();
+    bool retook = false;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+      P* p = ps_[i].get();
+      watch& w = seen[i];
+      M* m = p->m.load(std::memory_order_acquire);
+      std::uint64_t switches = p->switches.load(std::memory_order_relaxed);
+      if (m != w.m || switches != w.switches || m->in_runtime.load(std::memory_order_relaxed) != 0) {
+        w = {m, switches, now};
+        continue;
+      }
+      std::int64_t limit = m->in_blocking.load(std::memory_order_relaxed) ? blocking_retake_ns
+                                                                           : running_retake_ns;
+      if (now - w.since < limit || !has_waiting_work(p, now)) continue;
+      if (try_retake(p, m)) {
+        retook = true;
+        w = {p->m.load(std::memory_order_acquire), switches, now};
+      }
+    }
+    if (netpoll_waiters() > 0 && now - netpoll_last_poll() > sysmon_poll_after_ns) netpoll(0);
+    if (retook) {
+      delay = sysmon_min_delay_ns;
+      quiet_ticks = 0;
+    } else if (++quiet_ticks > sysmon_idle_ticks_before_backoff) {
+      delay = std::min(delay * 2, sysmon_max_delay_ns);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -543,8 +753,10 @@ G* runtime::steal_work(M* m) {
 // Timers.
 
 void runtime::add_timer(timer* t) {
-  P* p = own_p();
+  M* m = enter_runtime(true);
+  P* p = m != nullptr ? m->p : nullptr;
   (p ? p->timers : ps_[0]->timers).add(t);
+  leave_runtime(m);
   if (p != nullptr) return;  // our M is running and will see it
   // From a plain thread: an idle M may be sleeping past this timer; wake one
   // to recompute its deadline (an M that goes idle later reads the heaps
@@ -554,10 +766,7 @@ void runtime::add_timer(timer* t) {
     std::lock_guard lock(idle_mutex_);
     if (!idle_ms_.empty()) idle = idle_ms_.back();
   }
-  if (idle != nullptr) {
-    idle->wake_word.store(1, std::memory_order_release);
-    os::futex_wake(&idle->wake_word);
-  }
+  if (idle != nullptr) wake_m(idle);
 }
 
 bool runtime::del_timer(timer* t) { return t->heap != nullptr && t->heap->remove(t); }
@@ -633,8 +842,7 @@ void runtime::wakep() {
     nmspinning_.fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
-  m->wake_word.store(1, std::memory_order_release);
-  os::futex_wake(&m->wake_word);
+  wake_m(m);
 }
 
 void runtime::reset_spinning(M* m) {
@@ -653,12 +861,17 @@ bool runtime::work_visible() {
 }
 
 G* runtime::find_runnable(M* m) {
-  P* p = m->p;
   const std::int32_t nprocs = procs();
   for (;;) {
     if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    if (m->p == nullptr && !wait_for_p(m)) return nullptr;
+    P* p = m->p;
     run_timers();
     if (G* g = next_local(p)) {
+      if (m->spinning) reset_spinning(m);
+      return g;
+    }
+    if (G* g = poll_network(p)) {
       if (m->spinning) reset_spinning(m);
       return g;
     }
@@ -711,8 +924,7 @@ G* runtime::find_runnable(M* m) {
     // Sleep until woken or until the next timer; the heaps are read after
     // registering as idle (see add_timer).
     std::int64_t timeout = idle_timeout_ns();
-    if (timeout != 0 && m->wake_word.exchange(0, std::memory_order_acquire) == 0)
-      os::futex_wait(&m->wake_word, 0, timeout);
+    if (timeout != 0) sleep_idle(m, timeout);
     m->wake_word.store(0, std::memory_order_relaxed);
     // Woken by wakep() (spinning == true, nmspinning counted) or by shutdown.
     std::lock_guard lock(idle_mutex_);

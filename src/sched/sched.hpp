@@ -6,9 +6,9 @@
 // Model (Go's GMP, runtime/proc.go):
 //  - procs Ps, each with a local run queue (runq.hpp), a runnext slot, a
 //    free list of G records, a stack cache and a goroutine-id cache.
-//  - one M per P for now; an M runs goroutines only while it holds its P.
-//    (Handing a P to another M during a blocking call comes with the
-//    netpoller/blocking-call work; the M/P split is kept for it.)
+//  - Ms start with one per P; an M runs goroutines only while it holds a P.
+//    More Ms are made when sysmon takes a P away from a stuck M (below);
+//    Ms without a P wait on the spare list until handed one.
 //  - every M has a g0: its own thread stack, where the scheduling loop runs
 //    when there is nothing to switch to directly.
 //
@@ -32,13 +32,34 @@
 // before sleeping. Work in a local queue is never lost anyway: its owner P is
 // running and will take it.
 //
+// Retake (Go's sysmon retake + entersyscall/exitsyscall, without async
+// preemption): each M counts how deep it is in runtime code (in_runtime; 0
+// means its goroutine runs user code). A goroutine may touch its P's private
+// structures (run queue, free lists, caches) only inside the runtime, and
+// entering the runtime from depth 0 checks M::retake. The sysmon thread takes
+// the P of an M that has run user code without a switch for 10 ms (20 us
+// inside goro::blocking) while other work waits: it sets retake = 1, runs a
+// heavy barrier (os/membarrier.hpp), and commits (retake = 2, the P goes to a
+// spare or new M) only if in_runtime is still 0; otherwise it backs off
+// (retake = 0). The entering M waits while retake == 1, and on 2 forgets its
+// P. An M without a P never touches P state: its goroutine yields to the
+// global queue at its next runtime entry (or, in park, which may hold
+// channel locks, parks straight onto g0), and the M goes spare. The switch
+// between user code and the runtime costs two plain stores and a load.
+//
+// Network poller (netpoll/netpoll.hpp): while any goroutine waits on a
+// descriptor, an M without local work polls without blocking before it
+// steals, and one idle M blocks in the poller (poller_) instead of its futex
+// until the next timer; wake_m interrupts it. sysmon polls if nobody has for
+// 10 ms.
+//
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
 // top of find_runnable (every P's) and in the post-switch of the goroutine
 // that runs next when the one stopping saw a due timer on its P; an idle M
 // sleeps until the earliest timer of any P.
 //
 // Lock order: timer heap lock -> channel locks -> idle_mutex -> global_runq
-// lock -> G free-list lock -> stack_pool lock. Sema bucket and channel locks
+// lock -> G free-list lock -> stack_pool lock; ms_mutex is taken alone. Sema bucket and channel locks
 // are released (by the park commit) before their waiters are readied.
 #pragma once
 
@@ -102,7 +123,9 @@ struct P {
   std::uint64_t goid_next = 0, goid_end = 0;
   // Goroutines started on / exited from this P (owner writes; anyone reads).
   std::atomic<std::int64_t> created{0}, exited{0};
-  M* m = nullptr;
+  // Goroutine switches made on this P (owner writes; sysmon reads).
+  std::atomic<std::uint64_t> switches{0};
+  std::atomic<M*> m{nullptr};        // the M holding it (changed by retake)
 };
 
 struct M {
@@ -113,8 +136,14 @@ struct M {
   post_switch post;
   eh_state* eh_globals = nullptr;    // this thread's __cxa_eh_globals
   std::atomic<std::uint32_t> wake_word{0};  // futex: 1 = wake up
+  // Retake handshake (see above). in_runtime: written by the M's thread only.
+  std::atomic<std::uint32_t> in_runtime{1};
+  std::atomic<std::uint32_t> retake{0};      // 0 none, 1 deciding, 2 P taken
+  std::atomic<bool> in_blocking{false};      // inside goro::blocking
+  std::atomic<bool> polling{false};          // blocked in the network poller
   bool spinning = false;
   bool idle = false;                 // on the idle list (guarded by idle_mutex)
+  bool spare = false;                // on the spare list, no P (idle_mutex)
   std::uint32_t rng = 1;
   void* signal_stack = nullptr;
   std::thread thread;
@@ -145,6 +174,20 @@ class runtime {
   void ready(G* g);
   void yield_current();
 
+  // --- the runtime boundary (see Retake above) -------------------------------
+  // Entering from user code: returns the calling thread's M (null on a plain
+  // thread). From depth 0 on a goroutine whose P was taken, may_yield moves
+  // the goroutine to an M that has a P first; otherwise M::p may be null.
+  M* enter_runtime(bool may_yield);
+  static void leave_runtime(M* m) noexcept {
+    if (m != nullptr)
+      m->in_runtime.store(m->in_runtime.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_release);
+  }
+  // goro::blocking: the M's goroutine is about to block in a system call.
+  void blocking_enter() noexcept;
+  void blocking_exit() noexcept;
+
   // --- timers (timer/timer.hpp) -------------------------------------------
   // Arms t in the current P's heap (P 0's from a plain thread).
   void add_timer(timer* t);
@@ -162,6 +205,7 @@ class runtime {
   void wakep();
   void runqput(P* p, G* g, bool next);
   void switch_to(M* m, G* from, G* to, bool from_dies);
+  void sysmon();                           // thread body of sysmon
   void prepare_first_run(P* p, G* g);
 
   std::vector<std::unique_ptr<P>>& ps() { return ps_; }
@@ -181,17 +225,30 @@ class runtime {
   void gfput(P* p, G* g);
   g_list new_g_chunk();
   std::uint64_t next_goid(P* p);
-  P* own_p() const;  // the calling thread's P if it belongs to this runtime
+  void forget_p_if_taken(M* m);
+  void yield_without_p(M* m);
+  bool wait_for_p(M* m);
+  bool has_waiting_work(P* p, std::int64_t now);
+  bool try_retake(P* p, M* m);
+  void start_m(P* p);
+  static void wake_m(M* m);
+  void sleep_idle(M* m, std::int64_t timeout_ns);
+  G* poll_network(P* p);
 
   config cfg_;
   stack_pool stacks_;
   std::vector<std::unique_ptr<P>> ps_;
-  std::vector<std::unique_ptr<M>> ms_;
+  std::mutex ms_mutex_;
+  std::vector<std::unique_ptr<M>> ms_;   // grows (sysmon); guarded by ms_mutex_
+  std::thread sysmon_thread_;
+  std::atomic<std::uint32_t> sysmon_stop_{0};
+  std::atomic<M*> poller_{nullptr};      // the M blocked in the network poller
   global_runq globalq_;
   random_order steal_order_;
 
   std::mutex idle_mutex_;
   std::vector<M*> idle_ms_;              // guarded by idle_mutex_
+  std::vector<M*> spare_ms_;             // Ms without a P; guarded by idle_mutex_
   std::atomic<std::int32_t> npidle_{0};
   std::atomic<std::int32_t> nmspinning_{0};
 

@@ -203,6 +203,20 @@ int rerun_after_parked_goroutine() {
   return code;
 }
 
+// procs = 1 and max_threads = 2: goroutines stuck in blocking calls while
+// others wait make sysmon hand the processor to new threads until the limit.
+int thread_exhaustion() {
+  return goro::run(
+      [] {
+        for (int i = 0; i < 8; ++i)
+          goro::go([] { goro::blocking([] { ::sleep(30); }); });
+        park_forever();
+        std::printf("no crash\n");
+        return 0;
+      },
+      goro::config{.procs = 1, .max_threads = 2});
+}
+
 struct scenario {
   const char* name;
   int (*fn)();
@@ -221,6 +235,7 @@ const scenario scenarios[] = {
     {"stack_overflow_custom_stack", stack_overflow_custom_stack},
     {"stdout_before_panic", stdout_before_panic},
     {"rerun_after_parked_goroutine", rerun_after_parked_goroutine},
+    {"thread_exhaustion", thread_exhaustion},
 };
 
 }  // namespace

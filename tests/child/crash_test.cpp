@@ -178,6 +178,13 @@ TEST(Crash, StackOverflow) {
   }
 }
 
+TEST(Crash, ThreadExhaustion) {
+  child_result r = run_child("thread_exhaustion");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "fatal error: thread exhaustion\n")) << describe(r);
+}
+
 TEST(Crash, StdoutIsFlushedBeforePanic) {
   child_result r = run_child("stdout_before_panic");
   ASSERT_FALSE(r.timed_out) << describe(r);
