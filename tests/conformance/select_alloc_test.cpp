@@ -128,12 +128,22 @@ void receiver(const chan<int>& c, const chan<int>& dummy, long n) {
 // allocated with an aligned operator new).
 TEST(SelectAllocCounter, Counts) {
   if (!CONFORMANCE_COUNT_ALLOCATIONS) GTEST_SKIP() << "operator new cannot be replaced under TSan";
+  goro::run(
+      [] {
+        EXPECT_EQ(allocations_during([] {
+                    int* volatile p = new int(1);  // volatile: the pair cannot be elided
+                    delete p;
+                  }),
+                  1);
+        EXPECT_EQ(allocations_during([] { auto c = goro::make_chan<int>(4); }), 1);
+      },
+      goro::config{.procs = 1});
+  // Not a goroutine: not counted.
   EXPECT_EQ(allocations_during([] {
-              int* volatile p = new int(1);  // volatile: the pair cannot be elided
+              int* volatile p = new int(1);
               delete p;
             }),
-            1);
-  EXPECT_EQ(allocations_during([] { auto c = goro::make_chan<int>(4); }), 1);
+            0);
 }
 
 class SelectAlloc : public Procs {};
