@@ -153,12 +153,19 @@ std::string to_string(const sockaddr* sa, socklen_t len) {
     case AF_INET: {
       auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
       ::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
-      return std::string(buf) + ":" + std::to_string(ntohs(sin->sin_port));
+      std::string out(buf);
+      out += ':';
+      out += std::to_string(ntohs(sin->sin_port));
+      return out;
     }
     case AF_INET6: {
       auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
       ::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
-      return "[" + std::string(buf) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+      std::string out = "[";
+      out += buf;
+      out += "]:";
+      out += std::to_string(ntohs(sin6->sin6_port));
+      return out;
     }
     case AF_UNIX: {
       auto* sun = reinterpret_cast<const sockaddr_un*>(sa);

@@ -17,7 +17,9 @@ namespace goro::detail::os {
 
 // Registers the process for private expedited membarriers, once.
 void membarrier_init() noexcept;
-bool membarrier_usable() noexcept;
+// Set by membarrier_init if the kernel supports it (read on every light barrier).
+inline std::atomic<bool> membarrier_ok{false};
+inline bool membarrier_usable() noexcept { return membarrier_ok.load(std::memory_order_relaxed); }
 
 // The frequent side: after a store, before a load that must not pass it.
 inline void light_barrier() noexcept {

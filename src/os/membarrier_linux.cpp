@@ -10,8 +10,6 @@
 namespace goro::detail::os {
 namespace {
 
-std::atomic<bool> usable{false};
-
 long membarrier(int cmd) noexcept { return ::syscall(SYS_membarrier, cmd, 0U, 0); }
 
 }  // namespace
@@ -23,12 +21,10 @@ void membarrier_init() noexcept {
     long mask = membarrier(MEMBARRIER_CMD_QUERY);
     if (mask > 0 && (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
-      usable.store(true, std::memory_order_release);
+      membarrier_ok.store(true, std::memory_order_release);
 #endif
   });
 }
-
-bool membarrier_usable() noexcept { return usable.load(std::memory_order_relaxed); }
 
 void heavy_barrier() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);

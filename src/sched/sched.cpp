@@ -378,7 +378,7 @@ void runtime::prepare_first_run(P* p, G* g) {
 // ---------------------------------------------------------------------------
 // Switching.
 
-void runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
+[[gnu::always_inline]] inline M* runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
   if (!from->is_g0 && !from_dies && !stack_intact(from->stk, __builtin_frame_address(0)))
     stack_overflow(from);
   if (P* p = m->p) p->switches.store(p->switches.load(std::memory_order_relaxed) + 1,
@@ -397,6 +397,7 @@ void runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
   M* now = this_m();
   sanitizer::after_switch(now->curg->fiber);
   now->rt->run_post_switch(now);
+  return now;
 }
 
 void runtime::run_post_switch(M* m) {
@@ -459,16 +460,14 @@ void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
   g->wait_reason = reason;
   g->status.store(gstatus::waiting, std::memory_order_relaxed);
   m->post = {post_switch::kind::park, g, commit, arg, 0};
-  switch_to(m, g, next_after_current(m), false);
-  leave_runtime(this_m());
+  leave_runtime(switch_to(m, g, next_after_current(m), false));
 }
 
 void runtime::yield_current() {
   M* m = enter_runtime(false);
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
-  switch_to(m, g, next_after_current(m), false);
-  leave_runtime(this_m());
+  leave_runtime(switch_to(m, g, next_after_current(m), false));
 }
 
 void runtime::exit_current() {
@@ -497,35 +496,22 @@ void runtime::ready(G* g) {
 // ---------------------------------------------------------------------------
 // The runtime boundary and retake (see sched.hpp).
 
-M* runtime::enter_runtime(bool may_yield) {
-  M* m = this_m();
-  if (m == nullptr || m->rt != this) return nullptr;
-  std::uint32_t depth = m->in_runtime.load(std::memory_order_relaxed);
-  m->in_runtime.store(depth + 1, std::memory_order_relaxed);
-  if (depth != 0) return m;
-  os::light_barrier();
-  if (m->retake.load(std::memory_order_acquire) != 0) forget_p_if_taken(m);
-  if (m->p == nullptr && may_yield) {
-    yield_without_p(m);
-    m = this_m();  // resumed on an M that has a P, at depth 1
-  }
-  return m;
-}
-
-void runtime::forget_p_if_taken(M* m) {
+// enter_runtime's slow path: sysmon is taking (or took) the P.
+M* runtime::enter_without_p(M* m, bool may_yield) {
   std::uint32_t state;
   while ((state = m->retake.load(std::memory_order_acquire)) == 1) cpu_relax();
   if (state == 2) {
     m->p = nullptr;
-    m->spinning = false;
     m->retake.store(0, std::memory_order_relaxed);
   }
+  if (m->p == nullptr && may_yield) m = yield_without_p(m);  // resumed where there is a P
+  return m;
 }
 
-void runtime::yield_without_p(M* m) {
+M* runtime::yield_without_p(M* m) {
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
-  switch_to(m, g, &m->g0, false);
+  return switch_to(m, g, &m->g0, false);
 }
 
 void runtime::blocking_enter() noexcept {

@@ -72,6 +72,7 @@
 
 #include "goro/runtime.hpp"
 #include "sched/g.hpp"
+#include "os/membarrier.hpp"
 #include "os/spinlock.hpp"
 #include "sched/runq.hpp"
 #include "stack/stack.hpp"
@@ -81,6 +82,7 @@ namespace goro::detail {
 
 struct M;
 class runtime;
+M* this_m() noexcept;
 
 // Visits 0..n-1 each exactly once, from a random start with a stride
 // coprime to n (Go's randomOrder, used by stealing).
@@ -178,7 +180,17 @@ class runtime {
   // Entering from user code: returns the calling thread's M (null on a plain
   // thread). From depth 0 on a goroutine whose P was taken, may_yield moves
   // the goroutine to an M that has a P first; otherwise M::p may be null.
-  M* enter_runtime(bool may_yield);
+  M* enter_runtime(bool may_yield) {
+    M* m = this_m();
+    if (m == nullptr || m->rt != this) return nullptr;
+    std::uint32_t depth = m->in_runtime.load(std::memory_order_relaxed);
+    m->in_runtime.store(depth + 1, std::memory_order_relaxed);
+    if (depth != 0) return m;
+    os::light_barrier();
+    if (m->retake.load(std::memory_order_acquire) != 0 || m->p == nullptr) [[unlikely]]
+      return enter_without_p(m, may_yield);
+    return m;
+  }
   static void leave_runtime(M* m) noexcept {
     if (m != nullptr)
       m->in_runtime.store(m->in_runtime.load(std::memory_order_relaxed) - 1,
@@ -204,7 +216,8 @@ class runtime {
   G* spin_for_work(M* m);
   void wakep();
   void runqput(P* p, G* g, bool next);
-  void switch_to(M* m, G* from, G* to, bool from_dies);
+  // Returns the M the caller resumed on.
+  M* switch_to(M* m, G* from, G* to, bool from_dies);
   void sysmon();                           // thread body of sysmon
   void prepare_first_run(P* p, G* g);
 
@@ -225,8 +238,8 @@ class runtime {
   void gfput(P* p, G* g);
   g_list new_g_chunk();
   std::uint64_t next_goid(P* p);
-  void forget_p_if_taken(M* m);
-  void yield_without_p(M* m);
+  M* enter_without_p(M* m, bool may_yield);
+  M* yield_without_p(M* m);
   bool wait_for_p(M* m);
   bool has_waiting_work(P* p, std::int64_t now);
   bool try_retake(P* p, M* m);
