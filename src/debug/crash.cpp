@@ -90,6 +90,20 @@ void on_segv(int sig, siginfo_t* info, void* context) {
   exit_process();
 }
 
+void report_deadlock(runtime& rt) noexcept {
+  std::fflush(stdout);
+  write_str("fatal error: all goroutines are asleep - deadlock!\n");
+  rt.for_each_g([](const G& g, void*) {
+    if (g.status.load(std::memory_order_relaxed) != gstatus::waiting) return;
+    write_str("\ngoroutine ");
+    write_u64(g.id);
+    write_str(" [");
+    write_str(g.wait_reason != nullptr ? g.wait_reason : "waiting");
+    write_str("]:\n");
+  }, nullptr);
+  exit_process();
+}
+
 void report_uncaught_exception(const G* g) noexcept {
   std::string what;
   try {

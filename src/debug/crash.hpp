@@ -13,6 +13,9 @@ namespace goro::detail {
 // Called from a catch(...) block in the goroutine's entry: prints
 // "panic: <what()>", a blank line and "goroutine N [running]:", exits 2.
 [[noreturn]] void report_uncaught_exception(const G* g) noexcept;
+// "fatal error: all goroutines are asleep - deadlock!", a blank line and
+// each goroutine with its wait reason (Go's checkdead report); exits 2.
+[[noreturn]] void report_deadlock(class runtime& rt) noexcept;
 // "fatal error: stack overflow" for the goroutine g (found at a switch).
 [[noreturn]] void stack_overflow(const G* g) noexcept;
 

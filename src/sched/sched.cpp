@@ -2,6 +2,7 @@
 // spinning protocol and the lock order).
 #include "sched/sched.hpp"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 
@@ -195,11 +196,12 @@ int runtime::run(int (*body)(void*), void* arg) {
   main_g->status.store(gstatus::runnable, std::memory_order_relaxed);
   ps_[0]->runnext.store(main_g, std::memory_order_release);
 
+  // sysmon first: check_dead counts it among the runtime's threads.
+  sysmon_thread_ = std::thread([this] { sysmon(); });
   for (auto& m : ms_) {
     M* mp = m.get();
     mp->thread = std::thread([this, mp] { mstart(mp); });
   }
-  sysmon_thread_ = std::thread([this] { sysmon(); });
   while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
 
   stopping_.store(true, std::memory_order_seq_cst);
@@ -787,6 +789,50 @@ std::int64_t runtime::idle_timeout_ns() const {
 }
 
 // ---------------------------------------------------------------------------
+// Deadlock detection (see sched.hpp).
+
+namespace {
+
+std::size_t process_thread_count() {
+  std::size_t n = 0;
+  if (DIR* dir = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(dir))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(dir);
+  }
+  return n;
+}
+
+}  // namespace
+
+void runtime::for_each_g(void (*fn)(const G& g, void* arg), void* arg) {
+  std::lock_guard lock(gfree_lock_);
+  for (auto& chunk : g_chunks_)
+    for (int i = 0; i < g_chunk_size; ++i) fn(chunk[static_cast<std::size_t>(i)], arg);
+}
+
+void runtime::check_dead() {
+  if (stopping_.load(std::memory_order_relaxed) || netpoll_waiters() > 0) return;
+  std::size_t asleep;
+  {
+    std::lock_guard lock(idle_mutex_);
+    asleep = idle_ms_.size() + spare_ms_.size();
+  }
+  std::size_t total;
+  {
+    std::lock_guard lock(ms_mutex_);
+    total = ms_.size();
+  }
+  if (asleep != total || !globalq_.empty()) return;
+  for (const auto& p : ps_)
+    if (!p->runq.empty_with(p->runnext)) return;
+  // Nobody runs; only a thread we do not know could still wake someone.
+  if (process_thread_count() != total + 2) return;
+  if (idle_timeout_ns() >= 0 || netpoll_waiters() > 0 || stopping_.load()) return;
+  report_deadlock(*this);
+}
+
+// ---------------------------------------------------------------------------
 // Spinning, idling and waking Ms.
 
 G* runtime::spin_for_work(M* m) {
@@ -910,6 +956,7 @@ G* runtime::find_runnable(M* m) {
     // Sleep until woken or until the next timer; the heaps are read after
     // registering as idle (see add_timer).
     std::int64_t timeout = idle_timeout_ns();
+    if (timeout < 0) check_dead();
     if (timeout != 0) sleep_idle(m, timeout);
     m->wake_word.store(0, std::memory_order_relaxed);
     // Woken by wakep() (spinning == true, nmspinning counted) or by shutdown.

@@ -53,6 +53,12 @@
 // until the next timer; wake_m interrupts it. sysmon polls if nobody has for
 // 10 ms.
 //
+// Deadlock (Go's checkdead): the last M to go idle with no timer pending
+// reports "all goroutines are asleep" if every M is idle or spare, no
+// goroutine waits on a descriptor, every run queue is empty, and the process
+// has no thread besides the Ms, sysmon and run()'s caller (another thread
+// could still wake a goroutine, so its presence suppresses the report).
+//
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
 // top of find_runnable (every P's) and in the post-switch of the goroutine
 // that runs next when the one stopping saw a due timer on its P; an idle M
@@ -222,6 +228,9 @@ class runtime {
   void prepare_first_run(P* p, G* g);
 
   std::vector<std::unique_ptr<P>>& ps() { return ps_; }
+  // Calls fn for every G record ever allocated (diagnostics; takes the
+  // free-list lock, so fn must not start or free goroutines).
+  void for_each_g(void (*fn)(const G& g, void* arg), void* arg);
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 
  private:
@@ -246,6 +255,7 @@ class runtime {
   void start_m(P* p);
   static void wake_m(M* m);
   void sleep_idle(M* m, std::int64_t timeout_ns);
+  void check_dead();
   G* poll_network(P* p);
 
   config cfg_;

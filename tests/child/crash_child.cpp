@@ -3,6 +3,9 @@
 // stderr and stdout. Every scenario that should crash but returns exits 0
 // with "no crash" on stdout, so a missing crash is visible too.
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <stdexcept>
+#include <span>
 #include <string>
 
 #include "goro/goro.hpp"
@@ -217,6 +221,76 @@ int thread_exhaustion() {
       goro::config{.procs = 1, .max_threads = 2});
 }
 
+// Go's SimpleDeadlock: main waits on a channel nobody else has.
+int deadlock_simple() {
+  return goro::run([] {
+    auto c = goro::make_chan<int>();
+    c.recv();
+    std::printf("no crash\n");
+  });
+}
+
+// Every goroutine blocked: all of them are listed with their wait reasons.
+int deadlock_many() {
+  return goro::run(
+      [] {
+        auto unread = goro::make_chan<int>(), unwritten = goro::make_chan<int>();
+        goro::go([unread] { unread.send(1); });
+        goro::go([unwritten] { goro::select(goro::recv_case(unwritten), goro::recv_case(unwritten)); });
+        goro::wait_group wg;
+        wg.add(1);
+        wg.wait();
+        std::printf("no crash\n");
+      },
+      goro::config{.procs = 2});
+}
+
+// A pending timer is a way out: never a deadlock.
+int no_deadlock_timer() {
+  return goro::run([] {
+    auto c = goro::make_chan<int>();
+    goro::after_func(std::chrono::milliseconds(100), [c] { c.send(7); });
+    std::printf("%s\n", c.recv() == 7 ? "woken by timer" : "wrong value");
+  });
+}
+
+// A goroutine waiting in I/O is a way out: another process connects after
+// 100 ms (fork before the runtime starts; the child only uses plain calls).
+int no_deadlock_io() {
+  char path[] = "/tmp/goro-deadlock-io-XXXXXX";
+  if (::mkdtemp(path) == nullptr) return 3;
+  std::string sock = std::string(path) + "/s";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::usleep(100'000);
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        (void)!::write(fd, "x", 1);
+        ::close(fd);
+        std::_Exit(0);
+      }
+      ::close(fd);
+      ::usleep(10'000);
+    }
+    std::_Exit(1);
+  }
+  int code = goro::run([&] {
+    auto ln = goro::net::listen("unix", sock);
+    auto c = ln.accept();  // the only goroutine, waiting in I/O
+    char byte = 0;
+    std::size_t n = c.read(std::span(&byte, 1));
+    std::printf("%s\n", n == 1 && byte == 'x' ? "woken by I/O" : "bad read");
+  });
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::rmdir(path);
+  return code;
+}
+
 struct scenario {
   const char* name;
   int (*fn)();
@@ -236,6 +310,10 @@ const scenario scenarios[] = {
     {"stdout_before_panic", stdout_before_panic},
     {"rerun_after_parked_goroutine", rerun_after_parked_goroutine},
     {"thread_exhaustion", thread_exhaustion},
+    {"deadlock_simple", deadlock_simple},
+    {"deadlock_many", deadlock_many},
+    {"no_deadlock_timer", no_deadlock_timer},
+    {"no_deadlock_io", no_deadlock_io},
 };
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstring>
 #include <regex>
+
+#include "test_util.hpp"
 #include <string>
 
 extern char** environ;
@@ -183,6 +185,41 @@ TEST(Crash, ThreadExhaustion) {
   ASSERT_FALSE(r.timed_out) << describe(r);
   EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
   EXPECT_TRUE(starts_with(r.err, "fatal error: thread exhaustion\n")) << describe(r);
+}
+
+TEST(Deadlock, SimpleDeadlockIsReported) {
+  if (goro_test::tsan) GTEST_SKIP() << "TSan's background thread counts as a thread that could wake a goroutine";
+  child_result r = run_child("deadlock_simple");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\n"))
+      << describe(r);
+  EXPECT_FALSE(contains(r.out, "no crash")) << describe(r);
+}
+
+TEST(Deadlock, EveryBlockedGoroutineIsListed) {
+  if (goro_test::tsan) GTEST_SKIP() << "TSan's background thread counts as a thread that could wake a goroutine";
+  child_result r = run_child("deadlock_many");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "fatal error: all goroutines are asleep - deadlock!\n")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "goroutine 1 [sync.WaitGroup.Wait]:")) << describe(r);
+  EXPECT_TRUE(contains(r.err, " [chan send]:")) << describe(r);
+  EXPECT_TRUE(contains(r.err, " [select]:")) << describe(r);
+}
+
+TEST(Deadlock, PendingTimerIsNotADeadlock) {
+  child_result r = run_child("no_deadlock_timer");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "woken by timer")) << describe(r);
+}
+
+TEST(Deadlock, GoroutineInIoIsNotADeadlock) {
+  child_result r = run_child("no_deadlock_io");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "woken by I/O")) << describe(r);
 }
 
 TEST(Crash, StdoutIsFlushedBeforePanic) {
