@@ -208,10 +208,15 @@ int runtime::run(int (*body)(void*), void* arg) {
   sysmon_stop_.store(1, std::memory_order_release);
   os::futex_wake(&sysmon_stop_);
   sysmon_thread_.join();
-  // Only sysmon adds Ms: the list is final now.
-  std::lock_guard lock(ms_mutex_);
-  for (auto& m : ms_) wake_m(m.get());
-  for (auto& m : ms_) m->thread.join();
+  // Only sysmon adds Ms: the list is final now. (Not joined under
+  // ms_mutex_: an M may still take it, in check_dead.)
+  std::vector<M*> all;
+  {
+    std::lock_guard lock(ms_mutex_);
+    for (auto& m : ms_) all.push_back(m.get());
+  }
+  for (M* m : all) wake_m(m);
+  for (M* m : all) m->thread.join();
   return exit_code_;
 }
 
@@ -813,6 +818,14 @@ void runtime::for_each_g(void (*fn)(const G& g, void* arg), void* arg) {
 
 void runtime::check_dead() {
   if (stopping_.load(std::memory_order_relaxed) || netpoll_waiters() > 0) return;
+  // First: no thread but ours. Then whatever another thread did before it
+  // exited (readied a goroutine, woke an M) is visible in what follows.
+  std::size_t known;
+  {
+    std::lock_guard lock(ms_mutex_);
+    known = ms_.size() + 2;  // Ms, sysmon, run()'s caller
+  }
+  if (process_thread_count() != known) return;
   std::size_t asleep;
   {
     std::lock_guard lock(idle_mutex_);
@@ -826,9 +839,7 @@ void runtime::check_dead() {
   if (asleep != total || !globalq_.empty()) return;
   for (const auto& p : ps_)
     if (!p->runq.empty_with(p->runnext)) return;
-  // Nobody runs; only a thread we do not know could still wake someone.
-  if (process_thread_count() != total + 2) return;
-  if (idle_timeout_ns() >= 0 || netpoll_waiters() > 0 || stopping_.load()) return;
+  if (total + 2 != known || idle_timeout_ns() >= 0 || netpoll_waiters() > 0 || stopping_.load()) return;
   report_deadlock(*this);
 }
 
