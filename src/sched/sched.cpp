@@ -816,31 +816,35 @@ void runtime::for_each_g(void (*fn)(const G& g, void* arg), void* arg) {
     for (int i = 0; i < g_chunk_size; ++i) fn(chunk[static_cast<std::size_t>(i)], arg);
 }
 
+bool runtime::all_asleep() {
+  std::size_t asleep, total;
+  {
+    std::lock_guard lock(idle_mutex_);
+    asleep = idle_ms_.size() + spare_ms_.size();
+  }
+  {
+    std::lock_guard lock(ms_mutex_);
+    total = ms_.size();
+  }
+  if (asleep != total || !globalq_.empty()) return false;
+  for (const auto& p : ps_)
+    if (!p->runq.empty_with(p->runnext)) return false;
+  return idle_timeout_ns() < 0 && netpoll_waiters() == 0 &&
+         !stopping_.load(std::memory_order_relaxed);
+}
+
 void runtime::check_dead() {
-  if (stopping_.load(std::memory_order_relaxed) || netpoll_waiters() > 0) return;
-  // First: no thread but ours. Then whatever another thread did before it
-  // exited (readied a goroutine, woke an M) is visible in what follows.
+  if (!all_asleep()) return;  // the cheap test first: this runs whenever an M idles
+  // No thread but ours? Then whatever another thread did before it exited
+  // (readied a goroutine, woke an M) is visible to the second look.
   std::size_t known;
   {
     std::lock_guard lock(ms_mutex_);
     known = ms_.size() + 2;  // Ms, sysmon, run()'s caller
   }
-  if (process_thread_count() != known) return;
-  std::size_t asleep;
-  {
-    std::lock_guard lock(idle_mutex_);
-    asleep = idle_ms_.size() + spare_ms_.size();
-  }
-  std::size_t total;
-  {
-    std::lock_guard lock(ms_mutex_);
-    total = ms_.size();
-  }
-  if (asleep != total || !globalq_.empty()) return;
-  for (const auto& p : ps_)
-    if (!p->runq.empty_with(p->runnext)) return;
-  if (total + 2 != known || idle_timeout_ns() >= 0 || netpoll_waiters() > 0 || stopping_.load()) return;
-  report_deadlock(*this);
+  if (process_thread_count() != known || !all_asleep()) return;
+  std::lock_guard lock(ms_mutex_);
+  if (ms_.size() + 2 == known) report_deadlock(*this);
 }
 
 // ---------------------------------------------------------------------------

@@ -256,6 +256,7 @@ class runtime {
   static void wake_m(M* m);
   void sleep_idle(M* m, std::int64_t timeout_ns);
   void check_dead();
+  bool all_asleep();
   G* poll_network(P* p);
 
   config cfg_;
