@@ -56,6 +56,8 @@ struct wait_queue;
 
 // A blocked send or receive (Go's sudog). Lives on the waiter's stack.
 struct waiter {
+  waiter() = default;
+  explicit waiter(const parker& p) : who(p) {}  // select: one capture for all its cases
   parker who;                    // captured when constructed: construct it in the waiting context
   void* elem = nullptr;          // send: the value to move from; recv: raw storage to construct in
   chan_core* c = nullptr;

@@ -133,10 +133,16 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
     if (may_default) return -1;
     block_forever(n == 0 ? "select (no cases)" : "select");
   }
-  std::copy(poll, poll + npoll, order);
-  std::sort(order, order + npoll, [cases](std::uint16_t a, std::uint16_t b) {
+  // Lock order by address: an insertion sort (selects have few cases).
+  auto below = [cases](std::uint16_t a, std::uint16_t b) {
     return std::less<const chan_core*>()(cases[a].c, cases[b].c);
-  });
+  };
+  for (int k = 0; k < npoll; ++k) {
+    std::uint16_t x = poll[k];
+    int j = k;
+    for (; j > 0 && below(x, order[j - 1]); --j) order[j] = order[j - 1];
+    order[j] = x;
+  }
   locked_set locks{cases, order, npoll};
   locks.lock();
 
@@ -148,9 +154,10 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
   }
 
   select_state state;
+  parker self;
   for (int k = 0; k < npoll; ++k) {
     select_case_desc& d = cases[order[k]];
-    waiter* w = ::new (d.waiter_storage) waiter;
+    waiter* w = ::new (d.waiter_storage) waiter(self);
     w->elem = d.elem;
     w->c = d.c;
     w->sel = &state;
