@@ -35,14 +35,15 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   // One allocation: the core, then the buffer at the element's alignment.
   std::size_t align = ops->align > alignof(chan_core) ? ops->align : alignof(chan_core);
   std::size_t header = (sizeof(chan_core) + ops->align - 1) / ops->align * ops->align;
-  // Go's limit (maxAlloc): no address space holds more than 2^47 bytes.
+  if (header > UINT16_MAX) throw panic_error("makechan: invalid channel element type");
+  // Go's limit (maxAlloc): no address space holds more than 2^47 bytes; and
+  // goro counts elements in 32 bits.
   constexpr std::size_t max_alloc = std::size_t{1} << 47;
-  if (cap != 0 && ops->size != 0 && cap > (max_alloc - header) / ops->size)
+  if (cap > UINT32_MAX || (cap != 0 && ops->size != 0 && cap > (max_alloc - header) / ops->size))
     throw panic_error("makechan: size out of range");
   std::size_t bytes = header + cap * ops->size;
   void* mem = ::operator new(bytes, std::align_val_t{align});
-  char* buf = cap != 0 ? static_cast<char*>(mem) + header : nullptr;
-  return ::new (mem) chan_core(ops, cap, buf);
+  return ::new (mem) chan_core(ops, static_cast<std::uint32_t>(cap), static_cast<std::uint16_t>(header));
 }
 
 void chan_retain(chan_core* c) noexcept { c->refs.fetch_add(1, std::memory_order_relaxed); }

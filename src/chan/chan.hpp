@@ -111,24 +111,28 @@ struct wait_queue {
 };
 
 struct chan_core {
-  chan_core(const elem_ops* ops, std::size_t cap, char* buf)
-      : ops(ops), buf(buf), cap(cap) {}
+  chan_core(const elem_ops* ops, std::uint32_t cap, std::uint16_t buf_offset)
+      : buf_offset(buf_offset), cap(cap), ops(ops) {}
 
+  // 72 bytes, so that with malloc's header a channel takes an 80-byte chunk
+  // (a parked goroutine's budget counts its channel).
   futex_lock lock;
-  std::atomic<bool> closed{false};        // written under lock; read lock-free
   std::atomic<std::uint32_t> refs{1};     // handles
+  std::atomic<bool> closed{false};        // written under lock; read lock-free
   bool hide_buffer = false;               // len() and cap() report 0 (timer channels)
+  const std::uint16_t buf_offset;         // the buffer's offset from this
+  const std::uint32_t cap;
   const elem_ops* const ops;
-  char* const buf;                        // cap slots of elem_size, or null
-  const std::size_t cap;
-  std::atomic<std::size_t> qcount{0};     // written under lock; read lock-free
-  std::size_t sendx = 0;                  // guarded by lock
-  std::size_t recvx = 0;                  // guarded by lock
+  std::atomic<std::uint32_t> qcount{0};   // written under lock; read lock-free
+  std::uint32_t sendx = 0;                // guarded by lock
+  std::uint32_t recvx = 0;                // guarded by lock
   wait_queue recvq;                       // guarded by lock
   wait_queue sendq;                       // guarded by lock
 
   std::size_t elem_size() const { return ops->size; }
-  void* slot(std::size_t i) const { return buf + i * ops->size; }
+  void* slot(std::size_t i) const {
+    return const_cast<char*>(reinterpret_cast<const char*>(this)) + buf_offset + i * ops->size;
+  }
   // For the lock-free "would block" checks of non-blocking operations.
   bool full() const {
     if (cap == 0) return recvq.empty();
@@ -139,6 +143,7 @@ struct chan_core {
     return qcount.load(std::memory_order_relaxed) == 0;
   }
 };
+static_assert(sizeof(chan_core) <= 72, "a channel fits an 80-byte malloc chunk");
 
 // The communication steps shared by channel operations and select, called
 // with c->lock held (which they keep). The caller then unlocks and wakes w.
