@@ -196,12 +196,12 @@ int runtime::run(int (*body)(void*), void* arg) {
   main_g->status.store(gstatus::runnable, std::memory_order_relaxed);
   ps_[0]->runnext.store(main_g, std::memory_order_release);
 
-  // sysmon first: check_dead counts it among the runtime's threads.
+  // sysmon first (check_dead counts it among the runtime's threads); it may
+  // add Ms from then on, so the first ones are listed before.
+  std::vector<M*> first_ms;
+  for (auto& m : ms_) first_ms.push_back(m.get());
   sysmon_thread_ = std::thread([this] { sysmon(); });
-  for (auto& m : ms_) {
-    M* mp = m.get();
-    mp->thread = std::thread([this, mp] { mstart(mp); });
-  }
+  for (M* mp : first_ms) mp->thread = std::thread([this, mp] { mstart(mp); });
   while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
 
   stopping_.store(true, std::memory_order_seq_cst);
