@@ -57,14 +57,6 @@ std::uint32_t fastrand(M* m) {
   return x;
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 void goroutine_entry(void* arg);
 
 }  // namespace
@@ -394,6 +386,10 @@ void runtime::run_post_switch(M* m) {
       ps.prev->status.store(gstatus::runnable, std::memory_order_relaxed);
       globalq_.push(ps.prev);
       break;
+    case post_switch::kind::yield_local:
+      ps.prev->status.store(gstatus::runnable, std::memory_order_relaxed);
+      runqput(m->p, ps.prev, false);
+      break;
     case post_switch::kind::exit:
       release_g(m->p, ps.prev);
       break;
@@ -445,6 +441,25 @@ void runtime::yield_current() {
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
   switch_to(m, g, next_after_current(m), false);
+}
+
+void runtime::yield_local() {
+  M* m = this_m();
+  G* g = m->curg;
+  m->post = {post_switch::kind::yield_local, g, nullptr, nullptr, 0};
+  switch_to(m, g, next_after_current(m), false);
+}
+
+bool runtime::sync_can_spin(int iter) const {
+  constexpr int active_spin = 4;  // Go's active_spin
+  static const bool multicore = std::thread::hardware_concurrency() > 1;
+  if (iter >= active_spin || !multicore) return false;
+  const std::int32_t nprocs = static_cast<std::int32_t>(ps_.size());
+  if (nprocs <= npidle_.load(std::memory_order_relaxed) +
+                    nmspinning_.load(std::memory_order_relaxed) + 1)
+    return false;
+  P* p = own_p();
+  return p != nullptr && p->runq.empty_with(p->runnext);
 }
 
 void runtime::exit_current() {
