@@ -59,8 +59,14 @@ class GORO_EXPORT mutex {
   mutex& operator=(const mutex&) = delete;
 
   void lock() {
-    std::int32_t unlocked = 0;
-    if (state_.compare_exchange_strong(unlocked, locked_bit, std::memory_order_acquire,
+    std::int32_t old = 0;
+    if (state_.compare_exchange_strong(old, locked_bit, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+      return;
+    // Free, in normal mode, with waiters queued: take it as lock_slow's first
+    // step would, without the call (under contention this is the common case).
+    if ((old & (locked_bit | starving_bit)) == 0 &&
+        state_.compare_exchange_strong(old, old | locked_bit, std::memory_order_acquire,
                                        std::memory_order_relaxed))
       return;
     lock_slow();
@@ -74,7 +80,12 @@ class GORO_EXPORT mutex {
   }
   void unlock() {
     std::int32_t now = state_.fetch_sub(locked_bit, std::memory_order_release) - locked_bit;
-    if (now != 0) unlock_slow(now);
+    if (now == 0) return;
+    // Normal mode and a waiter already woken (or a spinner about to take
+    // it): nothing to do, as unlock_slow would find. An unlock of an
+    // unlocked mutex borrows into the locked bit and goes to unlock_slow.
+    if ((now & (locked_bit | starving_bit | woken_bit)) == woken_bit) return;
+    unlock_slow(now);
   }
 
  private:

@@ -208,16 +208,19 @@ ctx_node* make_root(ctx_kind kind) {
   return n;
 }
 
+// A value node is one allocation with its key and value (ctx_with_value).
+void free_value_node(value_node* v) noexcept {
+  if (v->ops != nullptr) v->ops->destroy(v->key, v->value);
+  std::size_t align = v->align;
+  v->~value_node();
+  ::operator delete(static_cast<void*>(v), std::align_val_t{align});
+}
+
 void destroy_node(ctx_node* n) noexcept {
   switch (n->kind) {
-    case ctx_kind::value: {
-      auto* v = static_cast<value_node*>(n);
-      if (v->ops != nullptr) v->ops->destroy(v->key, v->value);
-      std::size_t align = v->align;
-      v->~value_node();
-      ::operator delete(static_cast<void*>(v), std::align_val_t{align});
+    case ctx_kind::value:
+      free_value_node(static_cast<value_node*>(n));
       return;
-    }
     case ctx_kind::cancel:
       delete static_cast<cancel_node*>(n);
       return;
@@ -262,7 +265,7 @@ ctx_node* ctx_with_value(ctx_node* parent, const ctx_value_ops* ops, std::size_t
   try {
     construct(n->key, n->value, arg);
   } catch (...) {
-    destroy_node(n);  // ops is still null: key and value are not destroyed
+    free_value_node(n);  // ops is still null: key and value are not destroyed
     throw;
   }
   n->ops = ops;
