@@ -73,12 +73,14 @@ void run_parallel(benchmark::State& state, int parallelism, Body body) {
   }
 }
 
-// Go's `foo *= 2; foo /= 2` work loop, which the compiler must not remove.
-inline void local_work(int& foo, int iterations) {
+// Go's `foo *= 2; foo /= 2` work loop on a 64-bit int. Signed overflow
+// lets a C++ compiler fold the pair away (Go's compiler keeps it): an
+// empty register-only asm in between keeps both operations, and nothing else.
+inline void local_work(long& foo, int iterations) {
   for (int i = 0; i < iterations; ++i) {
     foo *= 2;
+    asm volatile("" : "+r"(foo));
     foo /= 2;
-    benchmark::DoNotOptimize(foo);
   }
 }
 
@@ -87,7 +89,7 @@ inline void local_work(int& foo, int iterations) {
 void mutex_bench(benchmark::State& state, bool slack, bool work) {
   goro::mutex mu;
   run_parallel(state, slack ? 10 : 1, [&](pb& p) {
-    int foo = 0;
+    long foo = 0;
     while (p.next()) {
       mu.lock();
       mu.unlock();
@@ -104,7 +106,7 @@ void BM_MutexWork(benchmark::State& s) { mutex_bench(s, false, true); }
 void rwmutex_bench(benchmark::State& state, int local, int write_ratio) {
   goro::shared_mutex rwm;
   run_parallel(state, 1, [&](pb& p) {
-    int foo = 0;
+    long foo = 0;
     while (p.next()) {
       ++foo;
       if (foo % write_ratio == 0) {
