@@ -7,8 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <set>
+#include <exception>
 #include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace {
@@ -236,6 +239,96 @@ void tour_time() {
   std::printf("   after_func ran its function in a new goroutine\n");
 }
 
+void tour_sync() {
+  stop("sync", "goro::mutex (also shared_mutex, once, cond): Go's sync; waiting parks the "
+               "goroutine, and std::lock_guard & co. work");
+  goro::mutex mu;
+  long counter = 0;
+  goro::wait_group wg;
+  constexpr int workers = 8, per = 100'000;
+  auto start = clock_type::now();
+  wg.add(workers);
+  for (int w = 0; w < workers; ++w)
+    goro::go([&] {
+      for (int i = 0; i < per; ++i) {
+        std::lock_guard lock(mu);
+        ++counter;
+      }
+      wg.done();
+    });
+  wg.wait();
+  double ms = ms_since(start);
+  std::lock_guard lock(mu);
+  std::printf("   %d goroutines x %d locked increments: %ld (%.1f ns each)\n", workers, per, counter,
+              ms * 1e6 / (workers * per));
+}
+
+// One run of the pool: a producer feeds jobs to `workers` workers until the
+// jobs run out or the group's context ends; each job "does I/O" for 1 ms
+// (a timer), abandoned as soon as the context ends. bad_job throws.
+struct pool_result {
+  int completed = 0;
+  std::exception_ptr error;
+};
+
+pool_result run_pool(const goro::context& parent, int jobs, int workers, int bad_job) {
+  goro::errgroup g(parent);
+  auto queue = goro::make_chan<int>();
+  std::atomic<int> completed{0};
+  g.go([&](const goro::context& ctx) {  // the producer
+    for (int j = 0; j < jobs; ++j) {
+      bool sent = false;
+      goro::select(goro::send_case(queue, j, [&] { sent = true; }),
+                   goro::recv_case(ctx.done(), [](auto) {}));
+      if (!sent) break;
+    }
+    queue.close();
+  });
+  for (int w = 0; w < workers; ++w) {
+    g.go([&](const goro::context& ctx) -> std::error_code {
+      for (int job : queue) {
+        if (job == bad_job) throw std::runtime_error("job " + std::to_string(job) + ": bad input");
+        goro::select(goro::recv_case(goro::after(std::chrono::milliseconds(1)), [](auto) {}),
+                     goro::recv_case(ctx.done(), [](auto) {}));
+        if (ctx.err()) return ctx.err();  // canceled or past the deadline: give up
+        completed.fetch_add(1);
+      }
+      return {};
+    });
+  }
+  std::exception_ptr e = g.wait();
+  return {completed.load(), e};
+}
+
+std::string describe(const std::exception_ptr& e) {
+  if (!e) return "no error";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  }
+}
+
+void tour_worker_pool() {
+  stop("worker pool: errgroup + context",
+       "4 workers share a job queue; a deadline or the first error cancels all of them");
+  auto start = clock_type::now();
+  pool_result r = run_pool(goro::background(), 40, 4, -1);
+  std::printf("   no deadline: %d jobs of 1 ms done by 4 workers in %.1f ms (%s)\n", r.completed,
+              ms_since(start), describe(r.error).c_str());
+  start = clock_type::now();
+  {
+    auto [ctx, cancel] = goro::with_timeout(goro::background(), std::chrono::milliseconds(5));
+    r = run_pool(ctx, 1000, 4, -1);
+  }
+  std::printf("   deadline 5 ms: %d of 1000 jobs done, stopped after %.1f ms: \"%s\"\n", r.completed,
+              ms_since(start), describe(r.error).c_str());
+  start = clock_type::now();
+  r = run_pool(goro::background(), 1000, 4, 20);
+  std::printf("   a job throws: %d jobs done, the others canceled after %.1f ms: \"%s\"\n",
+              r.completed, ms_since(start), describe(r.error).c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -252,6 +345,8 @@ int main() {
     tour_pipeline();
     tour_sieve();
     tour_time();
+    tour_sync();
+    tour_worker_pool();
     std::printf("\nend of tour\n");
     return 0;
   });

@@ -69,14 +69,6 @@ std::uint32_t fastrand(M* m) {
   return x;
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 void goroutine_entry(void* arg);
 
 }  // namespace
@@ -421,6 +413,15 @@ void runtime::run_post_switch(M* m) {
       globalq_.push(ps.prev);
       if (m->p == nullptr) wakep();  // this M is about to go spare
       break;
+    case post_switch::kind::yield_local:
+      ps.prev->status.store(gstatus::runnable, std::memory_order_relaxed);
+      if (m->p != nullptr) {
+        runqput(m->p, ps.prev, false);
+      } else {  // its P was taken meanwhile: this M goes spare
+        globalq_.push(ps.prev);
+        wakep();
+      }
+      break;
     case post_switch::kind::exit:
       release_g(m->p, ps.prev);
       break;
@@ -475,6 +476,27 @@ void runtime::yield_current() {
   G* g = m->curg;
   m->post = {post_switch::kind::yield, g, nullptr, nullptr, 0};
   leave_runtime(switch_to(m, g, next_after_current(m), false));
+}
+
+void runtime::yield_local() {
+  M* m = enter_runtime(false);
+  G* g = m->curg;
+  m->post = {post_switch::kind::yield_local, g, nullptr, nullptr, 0};
+  leave_runtime(switch_to(m, g, next_after_current(m), false));
+}
+
+bool runtime::sync_can_spin(int iter) const {
+  constexpr int active_spin = 4;  // Go's active_spin
+  static const bool multicore = std::thread::hardware_concurrency() > 1;
+  if (iter >= active_spin || !multicore) return false;
+  const std::int32_t nprocs = static_cast<std::int32_t>(ps_.size());
+  if (nprocs <= npidle_.load(std::memory_order_relaxed) +
+                    nmspinning_.load(std::memory_order_relaxed) + 1)
+    return false;
+  // A read-only hint (the P may be taken meanwhile; spinning is optional).
+  M* m = this_m();
+  P* p = m != nullptr && m->rt == this ? m->p : nullptr;
+  return p != nullptr && p->runq.empty_with(p->runnext);
 }
 
 void runtime::exit_current() {

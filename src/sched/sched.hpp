@@ -111,7 +111,9 @@ class random_order {
 
 // What the resumed context must do with the G that switched away.
 struct post_switch {
-  enum class kind : std::uint8_t { none, park, yield, exit };
+  // yield: to the global queue (Gosched); yield_local: to the tail of the
+  // P's own queue (Go's goyield, after a semaphore handoff).
+  enum class kind : std::uint8_t { none, park, yield, yield_local, exit };
   kind what = kind::none;
   G* prev = nullptr;
   bool (*commit)(void* arg, G* g) = nullptr;  // park: false = do not park after all
@@ -181,6 +183,14 @@ class runtime {
   // Makes a waiting G runnable; callable from goroutines, g0 and foreign threads.
   void ready(G* g);
   void yield_current();
+  // Go's goyield: the current goroutine goes to the tail of its P's local
+  // queue, behind a G just readied into runnext, which therefore runs first.
+  void yield_local();
+  // Go's sync_runtime_canSpin: may a goroutine blocked on a sync.Mutex spin
+  // (iteration `iter`) instead of parking? Only on a multicore machine, with
+  // procs > 1, another P running (procs > idle + spinning + 1), an empty
+  // local run queue, and fewer than 4 iterations.
+  bool sync_can_spin(int iter) const;
 
   // --- the runtime boundary (see Retake above) -------------------------------
   // Entering from user code: returns the calling thread's M (null on a plain

@@ -291,6 +291,77 @@ int no_deadlock_io() {
   return code;
 }
 
+// TestMutexMisuse: each case is a fatal error (no unwinding, exit 2). A
+// case that returns prints "test completed" and exits 0.
+int misuse(void (*f)()) {
+  goro::run([f] { f(); }, goro::config{.procs = 1});
+  std::printf("test completed\n");
+  return 0;
+}
+int mutex_unlock() {
+  return misuse([] {
+    goro::mutex mu;
+    mu.unlock();
+  });
+}
+int mutex_unlock2() {
+  return misuse([] {
+    goro::mutex mu;
+    mu.lock();
+    mu.unlock();
+    mu.unlock();
+  });
+}
+int rwmutex_unlock() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.unlock();
+  });
+}
+int rwmutex_unlock2() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.lock_shared();
+    mu.unlock();
+  });
+}
+int rwmutex_unlock3() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.lock();
+    mu.unlock();
+    mu.unlock();
+  });
+}
+int rwmutex_runlock() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.unlock_shared();
+  });
+}
+int rwmutex_runlock2() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.lock();
+    mu.unlock_shared();
+  });
+}
+int rwmutex_runlock3() {
+  return misuse([] {
+    goro::shared_mutex mu;
+    mu.lock_shared();
+    mu.unlock_shared();
+    mu.unlock_shared();
+  });
+}
+// The same fatal error on a plain thread, with no runtime at all.
+int mutex_unlock_no_runtime() {
+  goro::mutex mu;
+  mu.unlock();
+  std::printf("test completed\n");
+  return 0;
+}
+
 struct scenario {
   const char* name;
   int (*fn)();
@@ -314,6 +385,15 @@ const scenario scenarios[] = {
     {"deadlock_many", deadlock_many},
     {"no_deadlock_timer", no_deadlock_timer},
     {"no_deadlock_io", no_deadlock_io},
+    {"Mutex.Unlock", mutex_unlock},
+    {"Mutex.Unlock2", mutex_unlock2},
+    {"RWMutex.Unlock", rwmutex_unlock},
+    {"RWMutex.Unlock2", rwmutex_unlock2},
+    {"RWMutex.Unlock3", rwmutex_unlock3},
+    {"RWMutex.RUnlock", rwmutex_runlock},
+    {"RWMutex.RUnlock2", rwmutex_runlock2},
+    {"RWMutex.RUnlock3", rwmutex_runlock3},
+    {"Mutex.Unlock.NoRuntime", mutex_unlock_no_runtime},
 };
 
 }  // namespace

@@ -240,6 +240,35 @@ TEST(Crash, RunAgainAfterGoroutineLeftParked) {
   EXPECT_EQ(r.out, "ok\n") << describe(r);
 }
 
+// TestMutexMisuse (sync/mutex_test.go): every case ends the process with
+// Go's fatal error (Go's test asks for a non-zero exit and "unlocked").
+TEST(Crash, MutexMisuse) {
+  struct misuse_case {
+    const char* scenario;
+    const char* message;
+  };
+  const misuse_case cases[] = {
+      {"Mutex.Unlock", "sync: unlock of unlocked mutex"},
+      {"Mutex.Unlock2", "sync: unlock of unlocked mutex"},
+      {"RWMutex.Unlock", "sync: Unlock of unlocked RWMutex"},
+      {"RWMutex.Unlock2", "sync: Unlock of unlocked RWMutex"},
+      {"RWMutex.Unlock3", "sync: Unlock of unlocked RWMutex"},
+      {"RWMutex.RUnlock", "sync: RUnlock of unlocked RWMutex"},
+      {"RWMutex.RUnlock2", "sync: RUnlock of unlocked RWMutex"},
+      {"RWMutex.RUnlock3", "sync: RUnlock of unlocked RWMutex"},
+      {"Mutex.Unlock.NoRuntime", "sync: unlock of unlocked mutex"},
+  };
+  for (const misuse_case& c : cases) {
+    child_result r = run_child(c.scenario);
+    ASSERT_FALSE(r.timed_out) << c.scenario << ": " << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << c.scenario << ": " << describe(r);
+    EXPECT_TRUE(starts_with(r.err, std::string("fatal error: ") + c.message + "\n"))
+        << c.scenario << ": " << describe(r);
+    EXPECT_TRUE(contains(r.err, "unlocked")) << c.scenario << ": " << describe(r);
+    EXPECT_FALSE(contains(r.out, "test completed")) << c.scenario << ": " << describe(r);
+  }
+}
+
 TEST(Crash, UnknownScenarioIsReported) {
   child_result r = run_child("no_such_scenario");
   EXPECT_TRUE(r.exited && r.code == 100) << describe(r);
