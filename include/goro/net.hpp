@@ -43,6 +43,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "goro/context.hpp"
 #include "goro/errc.hpp"
 #include "goro/export.hpp"
 #include "goro/time.hpp"
@@ -97,7 +98,7 @@ class GORO_EXPORT conn : public socket {
 
  private:
   friend class listener;
-  friend GORO_EXPORT conn dial(std::string_view, std::string_view, clock::duration);
+  friend conn dial_until(std::string_view, std::string_view, clock::time_point, const context*);
   using socket::socket;
 };
 
@@ -137,6 +138,9 @@ GORO_EXPORT listener listen(std::string_view network, std::string_view address);
 // operating system's connect timeout still applies).
 GORO_EXPORT conn dial(std::string_view network, std::string_view address,
                       clock::duration timeout = clock::duration::zero());
+// Go's Dialer.DialContext: like dial, bounded by ctx's deadline, and
+// abandoned when ctx is canceled (the error is then ctx.err()).
+GORO_EXPORT conn dial(const context& ctx, std::string_view network, std::string_view address);
 // Go's net.ListenPacket: "udp", "udp4" or "udp6".
 GORO_EXPORT packet_conn listen_packet(std::string_view network, std::string_view address);
 

@@ -298,11 +298,15 @@ listener listen(std::string_view network_name, std::string_view address) {
 
 // --- dial -------------------------------------------------------------------
 
-conn dial(std::string_view network_name, std::string_view address, clock::duration timeout) {
+// Connects to the first address that answers before `deadline` (none if
+// zero); a context's cancellation interrupts the wait.
+conn dial_until(std::string_view network_name, std::string_view address, clock::time_point deadline,
+                const context* ctx) {
+  auto canceled = [&] { return ctx != nullptr && ctx->err(); };
+  if (canceled())
+    throw std::system_error(ctx->err(), "dial " + std::string(network_name) + " " + std::string(address));
   detail::network net = detail::parse_network(network_name, true);
   std::vector<detail::endpoint> candidates = detail::resolve(net, address, false);
-  clock::time_point deadline = timeout > clock::duration::zero() ? clock::now() + timeout
-                                                                 : clock::time_point{};
   std::error_code last;
   for (const auto& e : candidates) {
     int fd = detail::new_socket(e.family(), SOCK_STREAM);
@@ -315,6 +319,9 @@ conn dial(std::string_view network_name, std::string_view address, clock::durati
     }
     conn c(s);
     if (deadline != clock::time_point{}) c.set_write_deadline(deadline);
+    // Cancellation moves the deadline to the past, which wakes the wait.
+    stop_func stop;
+    if (ctx != nullptr) stop = after_func(*ctx, [s] { s->pd->set_deadline(goro::detail::poll_mode::write, 1); });
     try {
       int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&e.addr), e.len);
       if (rc != 0 && errno != EINPROGRESS && errno != EINTR)
@@ -338,15 +345,29 @@ conn dial(std::string_view network_name, std::string_view address, clock::durati
         });
       }
     } catch (const std::system_error& err) {
+      stop();
+      if (canceled()) throw std::system_error(ctx->err(), err.what());
       last = err.code();
       continue;  // try the next address
     }
-    if (deadline != clock::time_point{}) c.set_write_deadline(clock::time_point{});
+    if (ctx != nullptr && !stop() && canceled())  // canceled just as it connected
+      throw std::system_error(ctx->err(), "dial " + std::string(network_name) + " " + std::string(address));
+    if (deadline != clock::time_point{} || ctx != nullptr) c.set_write_deadline(clock::time_point{});
     if (net.kind == detail::net_kind::tcp) detail::set_nodelay(fd);
     return c;
   }
   throw std::system_error(last ? last : std::error_code(EADDRNOTAVAIL, std::generic_category()),
                           "dial " + std::string(network_name) + " " + std::string(address));
+}
+
+conn dial(std::string_view network, std::string_view address, clock::duration timeout) {
+  return dial_until(network, address,
+                    timeout > clock::duration::zero() ? clock::now() + timeout : clock::time_point{},
+                    nullptr);
+}
+
+conn dial(const context& ctx, std::string_view network, std::string_view address) {
+  return dial_until(network, address, ctx.deadline().value_or(clock::time_point{}), &ctx);
 }
 
 // --- packet_conn --------------------------------------------------------------
