@@ -579,6 +579,29 @@ TEST_P(Timeout, SlowClientHeldOffByDeadlines) {
 
 NET_PROCS(Timeout, 1, 2);
 
+// Poll descriptors outlive a runtime (they are pooled for the process), and
+// so do their deadline timers. A deadline that fired in one goro::run must
+// not leave the descriptor's timer pointing into that runtime's (freed)
+// timer heap: the next run that recycles the descriptor and sets a deadline
+// must work. (A failure here is a use-after-free: ASan reports it; other
+// builds may hang in the dead heap's lock or crash.)
+TEST(DeadlineAcrossRuntimes, RecycledDescriptorAfterRestart) {
+  for (int run = 0; run < 3; ++run) {
+    conformance::run(1 + run % 2, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      net::conn c = net::dial("tcp", ln.addr());
+      for (int i = 0; i < 2; ++i) {
+        c.set_read_deadline(clock::now() + 1ms);  // armed, then fired: the timer was in a heap
+        std::string what;
+        std::array<char, 1> b;
+        EXPECT_TRUE(is_timeout(error_of([&] { c.read(b); }, &what), what, "read"));
+      }
+      c.close();
+      ln.close();
+    });
+  }
+}
+
 // Go runs testVariousDeadlines at the default GOMAXPROCS, 1 and 4.
 class VariousDeadlines : public Procs {};
 TEST_P(VariousDeadlines, CopyTimesOut) { go_run(various_deadlines); }
