@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,10 +43,44 @@ double process_cpu_seconds() {
     }                                                            \
   } while (0)
 
+// Before descriptors run out, make sure every thread of the runtime has
+// started running (each M, and sysmon) and the error paths have run once:
+// under UBSan, the first check of a polymorphic object's type (a thread's
+// start routine, a std::system_error's category) opens a pipe, and with no
+// descriptor left that check fails and reports a false "invalid vptr".
+// `procs` goroutines spin until all of them run at once (every M runs one);
+// main, left waiting, runs again only when sysmon hands a processor to a new
+// thread (sysmon and that thread have run); a refused dial throws once.
+void warm_up(int procs) {
+  std::atomic<int> running{0};
+  std::atomic<bool> release{false};
+  goro::wait_group hogs;
+  hogs.add(procs);
+  for (int i = 0; i < procs; ++i)
+    goro::go([&] {
+      running.fetch_add(1);
+      auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!release.load() && std::chrono::steady_clock::now() < limit) {
+      }
+      hogs.done();
+    });
+  while (running.load() < procs) goro::yield();  // returns only after a retake
+  release.store(true);
+  hogs.wait();
+  std::string refused;
+  {
+    auto ln = net::listen("tcp", "127.0.0.1:0");
+    refused = ln.addr();
+    ln.close();
+  }
+  error_of([&] { net::dial("tcp", refused); });
+}
+
 // The child: returns normally on success, _exit(1) on a failed check.
 void child(int procs) {
   int rc = goro::run(
-      [] {
+      [procs] {
+        warm_up(procs);
         auto ln = net::listen("tcp", "127.0.0.1:0");
         // The client end, made before descriptors run out; the kernel
         // completes the handshake into the listen backlog.

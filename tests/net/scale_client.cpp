@@ -8,7 +8,9 @@
 // goroutine sends 8 bytes, checks the echo, and keeps its connection open
 // until a byte (or end of file) arrives on standard input. Then all close.
 // Exit status 0 if every round trip succeeded; messages go to stderr.
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s <address> <connections> <procs>\n", argv[0]);
     return 2;
   }
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
+  if (::getppid() == 1) return 4;      // the test is already gone
   const std::string addr = argv[1];
   const int n = std::atoi(argv[2]);
   const int procs = std::atoi(argv[3]);
