@@ -13,7 +13,8 @@
 // "Connection: close"; HTTP/1.0 only if it says "Connection: keep-alive".
 // Requests that arrive together (pipelining) get their answers in one write.
 // An idle connection is closed after 60 s (a read deadline). Not a general
-// HTTP server: no chunked request bodies, no Expect: 100-continue.
+// HTTP server: no chunked request bodies (400), no Expect: 100-continue,
+// heads up to 16 KiB (431), bodies up to 1 MiB (413).
 #include <goro/goro.hpp>
 
 #include <algorithm>
@@ -29,7 +30,8 @@
 namespace {
 
 constexpr std::string_view body = "Hello, World!\n";
-constexpr std::size_t max_head = 16 * 1024;
+constexpr std::size_t max_head = 16 * 1024;         // request line and headers
+constexpr std::size_t max_body = 1024 * 1024;       // a request body is read and dropped
 constexpr auto idle_timeout = std::chrono::seconds(60);
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -159,8 +161,13 @@ void serve(goro::net::conn c) {
         out.clear();
       }
       if (close_after) break;
-      if (in.size() > max_head) {
+      std::size_t head_end = in.find("\r\n\r\n");
+      if (head_end == std::string::npos && in.size() > max_head) {
         c.write("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        break;
+      }
+      if (head_end != std::string::npos && in.size() > max_body) {  // a body still arriving
+        c.write("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         break;
       }
     }
