@@ -4,7 +4,9 @@
 //   scripts/demo.sh            (builds in Release and runs this)
 #include <goro/goro.hpp>
 
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -329,6 +331,47 @@ void tour_worker_pool() {
               r.completed, ms_since(start), describe(r.error).c_str());
 }
 
+void tour_net() {
+  stop("goro::net", "a goroutine per connection; I/O parks the goroutine on the network poller, "
+                    "never the thread");
+  auto ln = goro::net::listen("tcp", "127.0.0.1:0");
+  goro::wait_group served;
+  served.add(1);
+  goro::go([&] {  // the server: accepts one connection and upper-cases what it reads
+    goro::net::conn c = ln.accept();
+    std::array<char, 256> buf;
+    while (std::size_t n = c.read(buf)) {  // 0: the client closed
+      for (std::size_t i = 0; i < n; ++i)
+        buf[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(buf[i])));
+      c.write(std::string_view(buf.data(), n));
+    }
+    served.done();
+  });
+  goro::net::conn c = goro::net::dial("tcp", ln.addr());
+  std::printf("   client %s -> server %s\n", c.local_addr().c_str(), c.remote_addr().c_str());
+  std::array<char, 5> reply;
+  c.write("hello");
+  c.read_full(reply);
+  std::printf("   sent \"hello\", got \"%.*s\"\n", 5, reply.data());
+  constexpr int n = 20'000;
+  auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    c.write("ping!");
+    c.read_full(reply);
+  }
+  std::printf("   %d round trips over loopback TCP: %.1f us each\n", n, ms_since(start) * 1e3 / n);
+  c.set_read_deadline(goro::clock::now() + std::chrono::milliseconds(10));
+  start = clock_type::now();
+  try {
+    c.read(reply);  // the server has nothing to say: the deadline ends the wait
+  } catch (const std::system_error& e) {
+    std::printf("   a read with a 10 ms deadline: \"%s\" after %.1f ms\n", e.what(), ms_since(start));
+  }
+  c.close();
+  served.wait();
+  ln.close();
+}
+
 }  // namespace
 
 int main() {
@@ -347,6 +390,7 @@ int main() {
     tour_time();
     tour_sync();
     tour_worker_pool();
+    tour_net();
     std::printf("\nend of tour\n");
     return 0;
   });

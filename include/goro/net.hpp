@@ -68,7 +68,7 @@ class GORO_EXPORT socket {
   void set_deadline(clock::time_point t);
   void set_read_deadline(clock::time_point t);
   void set_write_deadline(clock::time_point t);
-  // The file descriptor (owned by the socket; non-blocking).
+  // The file descriptor (owned by the socket; non-blocking); -1 once closed.
   int native_handle() const;
 
  protected:

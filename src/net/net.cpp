@@ -34,13 +34,15 @@ using goro::detail::poll_mode;
 using goro::detail::poll_result;
 
 struct socket_state {
+  std::uint64_t gen = 0;      // pd's generation for this socket (see poll_desc::open);
+                              // declared first: pd's initializer sets it
   poll_desc* pd;
   std::string network;        // for error messages: "tcp", "udp", "unix"
   std::string unlink_path;    // a unix listener's socket file, removed on close
   bool closed = false;        // guarded by close_mu
   goro::detail::spinlock close_mu;
 
-  socket_state(int fd, std::string net) : pd(poll_desc::open(fd)), network(std::move(net)) {}
+  socket_state(int fd, std::string net) : pd(poll_desc::open(fd, &gen)), network(std::move(net)) {}
   ~socket_state() { close(); }
   socket_state(const socket_state&) = delete;
   socket_state& operator=(const socket_state&) = delete;
@@ -51,7 +53,7 @@ struct socket_state {
       if (closed) return false;
       closed = true;
     }
-    pd->close();
+    pd->close(gen);
     if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
     return true;
   }
@@ -66,7 +68,7 @@ std::int64_t to_nanotime(clock::time_point t) {
 }
 
 std::string describe(const socket_state& s, const char* op) {
-  int fd = s.pd->fd();
+  int fd = s.pd->fd_if(s.gen);
   std::string what = std::string(op) + " " + s.network;
   if (fd >= 0) {
     std::string local = local_address(fd), remote = remote_address(fd);
@@ -97,7 +99,7 @@ socket_state& require(const std::shared_ptr<socket_state>& s) {
 // succeeds, waiting for readiness on EAGAIN.
 template <class Call>
 long io(socket_state& s, poll_mode mode, const char* op, Call call) {
-  if (poll_result r = s.pd->acquire(mode); r != poll_result::ready) fail_poll(s, op, r);
+  if (poll_result r = s.pd->acquire(mode, s.gen); r != poll_result::ready) fail_poll(s, op, r);
   struct release_ref {
     poll_desc* pd;
     ~release_ref() { pd->release(); }
@@ -170,7 +172,8 @@ void socket::close() {
 }
 
 std::string socket::local_addr() const {
-  int fd = detail::require(state_).pd->fd();
+  const socket_state& s = detail::require(state_);
+  int fd = s.pd->fd_if(s.gen);
   return fd >= 0 ? detail::local_address(fd) : "";
 }
 
@@ -180,14 +183,21 @@ void socket::set_deadline(clock::time_point t) {
 }
 
 void socket::set_read_deadline(clock::time_point t) {
-  detail::require(state_).pd->set_deadline(goro::detail::poll_mode::read, detail::to_nanotime(t));
+  socket_state& s = detail::require(state_);
+  if (!s.pd->set_deadline(goro::detail::poll_mode::read, detail::to_nanotime(t), s.gen))
+    detail::fail(s, "set_read_deadline", make_error_code(errc::closed));
 }
 
 void socket::set_write_deadline(clock::time_point t) {
-  detail::require(state_).pd->set_deadline(goro::detail::poll_mode::write, detail::to_nanotime(t));
+  socket_state& s = detail::require(state_);
+  if (!s.pd->set_deadline(goro::detail::poll_mode::write, detail::to_nanotime(t), s.gen))
+    detail::fail(s, "set_write_deadline", make_error_code(errc::closed));
 }
 
-int socket::native_handle() const { return detail::require(state_).pd->fd(); }
+int socket::native_handle() const {
+  const socket_state& s = detail::require(state_);
+  return s.pd->fd_if(s.gen);
+}
 
 // --- conn -------------------------------------------------------------------
 
@@ -231,7 +241,8 @@ void conn::close_read() {
 }
 
 std::string conn::remote_addr() const {
-  int fd = detail::require(state_).pd->fd();
+  const socket_state& s = detail::require(state_);
+  int fd = s.pd->fd_if(s.gen);
   return fd >= 0 ? detail::remote_address(fd) : "";
 }
 
@@ -321,7 +332,8 @@ conn dial_until(std::string_view network_name, std::string_view address, clock::
     if (deadline != clock::time_point{}) c.set_write_deadline(deadline);
     // Cancellation moves the deadline to the past, which wakes the wait.
     stop_func stop;
-    if (ctx != nullptr) stop = after_func(*ctx, [s] { s->pd->set_deadline(goro::detail::poll_mode::write, 1); });
+    if (ctx != nullptr)
+      stop = after_func(*ctx, [s] { s->pd->set_deadline(goro::detail::poll_mode::write, 1, s->gen); });
     try {
       int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&e.addr), e.len);
       if (rc != 0 && errno != EINPROGRESS && errno != EINTR)
@@ -410,7 +422,7 @@ std::size_t packet_conn::write_to(std::span<const std::byte> buf, std::string_vi
   socket_state& s = detail::require(state_);
   sockaddr_storage local{};
   socklen_t local_len = sizeof local;
-  ::getsockname(s.pd->fd(), reinterpret_cast<sockaddr*>(&local), &local_len);
+  ::getsockname(s.pd->fd_if(s.gen), reinterpret_cast<sockaddr*>(&local), &local_len);
   detail::network net{detail::net_kind::udp, local.ss_family == AF_INET ? AF_INET : AF_UNSPEC, "udp"};
   std::vector<detail::endpoint> targets = detail::resolve(net, addr, false);
   const detail::endpoint* target = &targets.front();

@@ -55,27 +55,33 @@ enum class poll_result : std::uint8_t { ready, closed, timeout };
 class poll_desc {
  public:
   // Registers fd (non-blocking) with the poller; throws std::system_error.
-  static poll_desc* open(int fd);
+  // Descriptors are recycled: a user keeps the generation open() returned
+  // (in *gen) and passes it back, so that a handle whose socket was closed
+  // can never reach the socket that reuses its descriptor.
+  static poll_desc* open(int fd, std::uint64_t* gen);
 
+  // The fd while holding a reference (see acquire).
   int fd() const { return fd_; }
+  // The fd if `gen` is still open, else -1.
+  int fd_if(std::uint64_t gen);
 
   // An operation holds a reference while it uses the fd, so that close()
   // from another goroutine never closes it under a running system call.
   // acquire() fails once the descriptor is closing (closed) or, like Go's
   // prepareRead/prepareWrite, when the mode's deadline has passed (timeout).
-  poll_result acquire(poll_mode mode);
+  poll_result acquire(poll_mode mode, std::uint64_t gen);
   void release();
 
   // Blocks until the fd may be ready in `mode`, the deadline passes or the
   // descriptor is closed.
   poll_result wait(poll_mode mode);
   // Absolute deadline (nanotime) per direction; 0 = none, < now = expired.
-  // Applies to waits in progress and later ones.
-  void set_deadline(poll_mode mode, std::int64_t when);
+  // Applies to waits in progress and later ones. False if `gen` is closed.
+  bool set_deadline(poll_mode mode, std::int64_t when, std::uint64_t gen);
   // Starts closing: wakes every waiter (they see `closed`); the fd is closed
   // (and this descriptor recycled) when the last reference is released.
-  // False if it was already closing.
-  bool close();
+  // False if it was already closing (or `gen` is not the current one).
+  bool close(std::uint64_t gen);
 
   // Backend: readiness edges for this descriptor.
   void notify(bool readable, bool writable);
@@ -99,6 +105,7 @@ class poll_desc {
   spinlock lock_;             // guards everything below
   int fd_ = -1;
   int refs_ = 0;
+  std::uint64_t gen_ = 0;     // incremented by every open()
   bool closing_ = false;
   side sides_[2];
   poll_desc* next_free_ = nullptr;

@@ -65,11 +65,12 @@ pd_pool& pool() {
 }
 }  // namespace
 
-poll_desc* poll_desc::open(int fd) {
+poll_desc* poll_desc::open(int fd, std::uint64_t* gen) {
   backend_init();
   poll_desc* pd = pool().get();
   {
     std::lock_guard guard(pd->lock_);
+    *gen = ++pd->gen_;
     pd->fd_ = fd;
     pd->refs_ = 0;
     pd->closing_ = false;
@@ -91,9 +92,14 @@ poll_desc* poll_desc::open(int fd) {
   return pd;
 }
 
-poll_result poll_desc::acquire(poll_mode mode) {
+int poll_desc::fd_if(std::uint64_t gen) {
   std::lock_guard guard(lock_);
-  if (closing_) return poll_result::closed;
+  return gen == gen_ && !closing_ ? fd_ : -1;
+}
+
+poll_result poll_desc::acquire(poll_mode mode, std::uint64_t gen) {
+  std::lock_guard guard(lock_);
+  if (closing_ || gen != gen_) return poll_result::closed;
   std::int64_t d = of(mode).deadline;
   if (d != 0 && d <= nanotime()) return poll_result::timeout;
   ++refs_;
@@ -109,12 +115,12 @@ void poll_desc::release() {
   if (last) destroy();
 }
 
-bool poll_desc::close() {
+bool poll_desc::close(std::uint64_t gen) {
   pd_waiter* woken[2];
   bool last;
   {
     std::lock_guard guard(lock_);
-    if (closing_) return false;
+    if (closing_ || gen != gen_) return false;
     closing_ = true;
     last = refs_ == 0;
     for (int m = 0; m < 2; ++m) {
@@ -181,7 +187,16 @@ poll_result poll_desc::wait(poll_mode mode) {
                 },
                 &unlink);
     waiting.fetch_sub(1, std::memory_order_acq_rel);
+    // Woken: by an edge, a deadline or close. After an edge the caller
+    // retries its system call even if another waiter consumed `ready` first:
+    // one edge may announce several connections or datagrams, and
+    // re-sleeping here would sleep through the rest.
     lock_.lock();
+    if (!closing_ && !(s.deadline != 0 && s.deadline <= nanotime())) {
+      s.ready = false;
+      lock_.unlock();
+      return poll_result::ready;
+    }
   }
 }
 
@@ -220,15 +235,20 @@ void poll_desc::on_deadline(timer* t, std::int64_t now) {
   wake_all(woken);
 }
 
-void poll_desc::set_deadline(poll_mode mode, std::int64_t when) {
+bool poll_desc::set_deadline(poll_mode mode, std::int64_t when, std::uint64_t gen) {
   std::lock_guard deadlines(deadline_mu_);
   side& s = of(mode);
+  {
+    std::lock_guard guard(lock_);
+    if (closing_ || gen != gen_) return false;
+  }
   runtime* rt = current_runtime();
   if (rt != nullptr) rt->del_timer(&s.timer);
   pd_waiter* woken = nullptr;
   bool arm = false;
   {
     std::lock_guard guard(lock_);
+    if (closing_ || gen != gen_) return false;
     s.deadline = when;
     if (when != 0 && when <= nanotime()) {
       woken = s.waiters;  // already expired: waiters time out now
@@ -242,6 +262,7 @@ void poll_desc::set_deadline(poll_mode mode, std::int64_t when) {
     rt->add_timer(&s.timer);
   }
   wake_all(woken);
+  return true;
 }
 
 }  // namespace goro::detail

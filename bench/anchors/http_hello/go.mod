@@ -1,0 +1,3 @@
+module http_hello
+
+go 1.19
