@@ -39,6 +39,7 @@
 #include <cstdint>
 
 #include "goro/chan.hpp"
+#include "os/futex_lock.hpp"
 #include "os/spinlock.hpp"
 #include "sched/parker.hpp"
 
@@ -111,7 +112,7 @@ struct chan_core {
   chan_core(const elem_ops* ops, std::size_t cap, char* buf)
       : ops(ops), buf(buf), cap(cap) {}
 
-  spinlock lock;
+  futex_lock lock;
   std::atomic<bool> closed{false};        // written under lock; read lock-free
   std::atomic<std::uint32_t> refs{1};     // handles
   bool hide_buffer = false;               // len() and cap() report 0 (timer channels)
