@@ -186,15 +186,12 @@ class once {
 
 namespace detail {
 
-// Go's notifyList (runtime/sema.go): the ticket-ordered waiters of a cond.
-// Its operations are in src/sema (notify_list.cpp).
-struct notify_list {
-  std::atomic<std::uint32_t> wait{0};    // the next ticket to hand out
-  std::atomic<std::uint32_t> notify{0};  // the next ticket to notify
-  std::atomic<bool> lock{false};         // guards head and tail
-  void* head = nullptr;                  // waiters parked, in ticket order
-  void* tail = nullptr;
+// Room for Go's notifyList (runtime/sema.go), the ticket-ordered waiters of
+// a cond; its type and operations are private to src/sema.
+struct notify_list_storage {
+  alignas(8) unsigned char bytes[32];
 };
+GORO_EXPORT void notify_list_init(notify_list_storage* storage) noexcept;
 
 template <class L>
 concept basic_lockable = requires(L& l) {
@@ -223,7 +220,9 @@ class GORO_EXPORT cond {
   explicit cond(L& l) noexcept
       : lock_(std::addressof(l)),
         lock_fn_([](void* p) { static_cast<L*>(p)->lock(); }),
-        unlock_fn_([](void* p) { static_cast<L*>(p)->unlock(); }) {}
+        unlock_fn_([](void* p) { static_cast<L*>(p)->unlock(); }) {
+    detail::notify_list_init(&list_);
+  }
   cond(const cond&) = delete;
   cond& operator=(const cond&) = delete;
 
@@ -241,7 +240,7 @@ class GORO_EXPORT cond {
   void* lock_;
   void (*lock_fn_)(void*);
   void (*unlock_fn_)(void*);
-  detail::notify_list list_;
+  detail::notify_list_storage list_;
 };
 
 }  // namespace goro

@@ -97,11 +97,16 @@ bool backend_poll(std::int64_t delay_ns) {
     auto* pd = static_cast<poll_desc*>(events[i].data.ptr);
     std::uint32_t ev = events[i].events;
     if (pd == nullptr) {
-      std::uint64_t drained;
-      while (::read(break_fd, &drained, sizeof drained) < 0 && errno == EINTR) {
+      // Only a blocking poll consumes a break (Go does the same): a
+      // non-blocking one would swallow the wake-up meant for the poller
+      // blocked in epoll_wait, which then sleeps on.
+      if (delay_ns != 0) {
+        std::uint64_t drained;
+        while (::read(break_fd, &drained, sizeof drained) < 0 && errno == EINTR) {
+        }
+        break_pending.store(false, std::memory_order_release);
+        interrupted = true;
       }
-      break_pending.store(false, std::memory_order_release);
-      interrupted = true;
       continue;
     }
     bool readable = ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);

@@ -1,8 +1,9 @@
 // os/futex.hpp — sleeping an OS thread on a 32-bit word (Linux futex).
 //
 // Owns: the only way a goro thread blocks in the kernel for lack of work
-// (idle Ms, plain threads waiting on goro primitives). Callers re-check their
-// condition in a loop: wake-ups may be spurious.
+// (idle Ms, plain threads waiting on goro primitives, contended futex_locks).
+// Callers re-check their condition in a loop: wake-ups may be spurious.
+// errno is left unchanged.
 #pragma once
 
 #include <atomic>

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <mutex>
 
-#include "os/spinlock.hpp"
+#include "os/futex_lock.hpp"
 #include "sched/parker.hpp"
 
 namespace goro::detail {
@@ -31,7 +31,7 @@ std::uintptr_t key(const void* addr) { return reinterpret_cast<std::uintptr_t>(a
 
 // Go's semaRoot. Everything but nwait is guarded by lock.
 struct alignas(64) sema_bucket {
-  spinlock lock;
+  futex_lock lock;
   std::atomic<std::uint32_t> nwait{0};
   sema_waiter* root = nullptr;
 

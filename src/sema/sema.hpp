@@ -6,7 +6,7 @@
 // that address. Goroutines park (the scheduler's park/ready); plain threads
 // that are not goroutines block on a futex of their own.
 //
-// Design (Go's semaRoot): 251 buckets (semTabSize), each a spin-locked treap
+// Design (Go's semaRoot): 251 buckets (semTabSize), each a locked treap
 // keyed by address, whose nodes are the first waiter of each address; the
 // other waiters of that address hang off it in a list. So finding an
 // address's queue is O(log n) in the number of distinct addresses waited on
@@ -34,6 +34,12 @@
 // after the goroutine is off its stack, so a release cannot ready a goroutine
 // that is still running. The same holds for notify lists.
 //
+// Locks: each bucket and each notify list has a futex_lock (Go's runtime
+// lock: a few short spins, then sleep), not a spinlock: a parking goroutine
+// holds it until its park commits, and when both processors park waiters on
+// one cond or mutex, a spinning loser would fight the holder for its cache
+// line (Cond32 at procs=2 took 1.6x as long with spinlocks).
+//
 // Lock order: a bucket lock and a notify list's lock are leaves. Waiters are
 // readied only after the lock is released, so no scheduler lock is ever taken
 // under one.
@@ -41,10 +47,29 @@
 
 #include <atomic>
 #include <cstdint>
+#include <new>
+
+#include "goro/sync.hpp"
+#include "os/futex_lock.hpp"
 
 namespace goro::detail {
 
-struct notify_list;  // goro/sync.hpp (its layout is part of goro::cond)
+struct notify_waiter;  // notify_list.cpp
+
+// Go's notifyList; lives in a goro::cond's notify_list_storage.
+struct notify_list {
+  std::atomic<std::uint32_t> wait{0};    // the next ticket to hand out
+  std::atomic<std::uint32_t> notify{0};  // the next ticket to notify
+  futex_lock lock;                       // guards head and tail
+  notify_waiter* head = nullptr;         // parked waiters, in the order they parked
+  notify_waiter* tail = nullptr;
+};
+static_assert(sizeof(notify_list) <= sizeof(notify_list_storage) &&
+              alignof(notify_list) <= alignof(notify_list_storage));
+
+inline notify_list* as_notify_list(notify_list_storage* s) noexcept {
+  return std::launder(reinterpret_cast<notify_list*>(s->bytes));
+}
 
 // lifo: queue at the front of addr's waiters (see above).
 void sem_acquire(std::atomic<std::uint32_t>* addr, const char* wait_reason, bool lifo = false);

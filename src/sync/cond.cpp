@@ -13,14 +13,15 @@
 namespace goro {
 
 void cond::wait() {
-  const std::uint32_t ticket = detail::notify_list_add(&list_);
+  detail::notify_list* l = detail::as_notify_list(&list_);
+  const std::uint32_t ticket = detail::notify_list_add(l);
   unlock_fn_(lock_);
-  detail::notify_list_wait(&list_, ticket, "sync.Cond.Wait");
+  detail::notify_list_wait(l, ticket, "sync.Cond.Wait");
   lock_fn_(lock_);
 }
 
-void cond::signal() noexcept { detail::notify_list_notify_one(&list_); }
+void cond::signal() noexcept { detail::notify_list_notify_one(detail::as_notify_list(&list_)); }
 
-void cond::broadcast() noexcept { detail::notify_list_notify_all(&list_); }
+void cond::broadcast() noexcept { detail::notify_list_notify_all(detail::as_notify_list(&list_)); }
 
 }  // namespace goro
