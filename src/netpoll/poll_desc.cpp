@@ -82,6 +82,8 @@ poll_desc* poll_desc::open(int fd, std::uint64_t* gen) {
       s.timer.pd = pd;
       s.timer.mode = static_cast<poll_mode>(m);
       s.timer.fire = &poll_desc::on_deadline;
+      s.timer.heap.store(nullptr, std::memory_order_relaxed);  // disarmed by destroy() or its runtime's end
+      s.timer.index = -1;
       s.timer.removable = true;
     }
   }

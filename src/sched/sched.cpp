@@ -784,7 +784,10 @@ void runtime::add_timer(timer* t) {
   if (idle != nullptr) wake_m(idle);
 }
 
-bool runtime::del_timer(timer* t) { return t->heap != nullptr && t->heap->remove(t); }
+bool runtime::del_timer(timer* t) {
+  timer_heap* h = t->heap.load(std::memory_order_relaxed);
+  return h != nullptr && h->remove(t);
+}
 
 std::int64_t runtime::own_timers_due(P* p) const {
   std::int64_t when = p->timers.next_when.load(std::memory_order_relaxed);

@@ -69,7 +69,7 @@ void timer_heap::remove_at_locked(std::size_t i) {
 
 void timer_heap::add(timer* t) {
   std::lock_guard guard(lock);
-  t->heap = this;
+  t->heap.store(this, std::memory_order_relaxed);
   push_locked(t);
   publish_next_locked();
 }
@@ -91,6 +91,7 @@ void timer_heap::discard_all() {
   }
   for (entry& e : pending) {
     e.t->index = -1;
+    e.t->heap.store(nullptr, std::memory_order_relaxed);
     if (e.t->discard) e.t->discard(e.t);
   }
 }
@@ -108,6 +109,7 @@ int timer_heap::run_due(std::int64_t now) {
       sift_down(0);
     } else {
       remove_at_locked(0);
+      t->heap.store(nullptr, std::memory_order_relaxed);
     }
     t->fire(t, now);  // a one-shot timer may free itself: t is not used after
     ++ran;

@@ -44,7 +44,10 @@ struct timer {
   void (*fire)(timer* t, std::int64_t now) = nullptr;
   // Called for a timer still pending when its runtime ends (may be null).
   void (*discard)(timer* t) = nullptr;
-  timer_heap* heap = nullptr;   // the heap it is (or last was) in; set by add()
+  // The heap it is pending in: set by add(), cleared when a one-shot timer
+  // fires and when its runtime discards it, so that a timer outliving its
+  // runtime (a socket's deadline) never points at a freed heap.
+  std::atomic<timer_heap*> heap{nullptr};
   std::int32_t index = -1;      // guarded by heap->lock; kept only if removable
   // Whether remove() may be called: only then does the heap keep `index`
   // up to date (a write into the timer at every sift step, a cache miss for
