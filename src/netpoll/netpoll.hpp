@@ -96,10 +96,12 @@ class poll_desc {
     std::int64_t deadline = 0;
     pd_waiter* waiters = nullptr;
     deadline_timer timer;
+    std::uint64_t armed_in = 0;   // runtime::id() that armed the timer (deadline_mu)
   };
   side& of(poll_mode m) { return sides_[static_cast<int>(m)]; }
   static void on_deadline(timer* t, std::int64_t now);
   void destroy();
+  void disarm(side& s);  // with deadline_mu held
 
   std::mutex deadline_mu_;    // serialises set_deadline (see lock order)
   spinlock lock_;             // guards everything below

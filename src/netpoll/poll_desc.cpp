@@ -82,8 +82,7 @@ poll_desc* poll_desc::open(int fd, std::uint64_t* gen) {
       s.timer.pd = pd;
       s.timer.mode = static_cast<poll_mode>(m);
       s.timer.fire = &poll_desc::on_deadline;
-      s.timer.heap.store(nullptr, std::memory_order_relaxed);  // disarmed by destroy() or its runtime's end
-      s.timer.index = -1;
+      s.armed_in = 0;
       s.timer.removable = true;
     }
   }
@@ -136,11 +135,18 @@ bool poll_desc::close(std::uint64_t gen) {
   return true;
 }
 
+// Removes the side's deadline timer if it is pending in the current
+// runtime's heaps (a timer armed by an earlier runtime died with it).
+void poll_desc::disarm(side& s) {
+  runtime* rt = current_runtime();
+  if (rt != nullptr && s.armed_in == rt->id()) rt->del_timer(&s.timer);
+  s.armed_in = 0;
+}
+
 void poll_desc::destroy() {
   {
     std::lock_guard deadlines(deadline_mu_);
-    if (runtime* rt = current_runtime())
-      for (auto& s : sides_) rt->del_timer(&s.timer);
+    for (auto& s : sides_) disarm(s);
   }
   backend_close(fd_);
   ::close(fd_);
@@ -244,8 +250,8 @@ bool poll_desc::set_deadline(poll_mode mode, std::int64_t when, std::uint64_t ge
     std::lock_guard guard(lock_);
     if (closing_ || gen != gen_) return false;
   }
+  disarm(s);
   runtime* rt = current_runtime();
-  if (rt != nullptr) rt->del_timer(&s.timer);
   pd_waiter* woken = nullptr;
   bool arm = false;
   {
@@ -261,6 +267,7 @@ bool poll_desc::set_deadline(poll_mode mode, std::int64_t when, std::uint64_t ge
   }
   if (arm && rt != nullptr) {
     s.timer.when = when;
+    s.armed_in = rt->id();
     rt->add_timer(&s.timer);
   }
   wake_all(woken);

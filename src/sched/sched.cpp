@@ -118,8 +118,12 @@ void random_order::reset(std::uint32_t n) {
 // ---------------------------------------------------------------------------
 // Construction, run, teardown.
 
+namespace {
+std::atomic<std::uint64_t> runtimes_made{0};
+}  // namespace
+
 runtime::runtime(const config& cfg)
-    : cfg_(cfg), stacks_(cfg.stack_size ? cfg.stack_size : default_stack_size) {
+    : cfg_(cfg), id_(runtimes_made.fetch_add(1, std::memory_order_relaxed) + 1), stacks_(cfg.stack_size ? cfg.stack_size : default_stack_size) {
   int procs = resolve_procs(cfg.procs);
   cfg_.procs = procs;
   os::membarrier_init();

@@ -167,6 +167,9 @@ class runtime {
   int run(int (*body)(void*), void* arg);
 
   int procs() const { return static_cast<int>(ps_.size()); }
+  // Distinct for every runtime the process runs (run() may be called again;
+  // a new runtime can live at the old one's address).
+  std::uint64_t id() const { return id_; }
   std::int64_t goroutines() const;
   stack_pool& stacks() { return stacks_; }
 
@@ -270,6 +273,7 @@ class runtime {
   G* poll_network(P* p);
 
   config cfg_;
+  const std::uint64_t id_;
   stack_pool stacks_;
   std::vector<std::unique_ptr<P>> ps_;
   std::mutex ms_mutex_;

@@ -109,7 +109,6 @@ int timer_heap::run_due(std::int64_t now) {
       sift_down(0);
     } else {
       remove_at_locked(0);
-      t->heap.store(nullptr, std::memory_order_relaxed);
     }
     t->fire(t, now);  // a one-shot timer may free itself: t is not used after
     ++ran;

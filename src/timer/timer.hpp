@@ -44,9 +44,11 @@ struct timer {
   void (*fire)(timer* t, std::int64_t now) = nullptr;
   // Called for a timer still pending when its runtime ends (may be null).
   void (*discard)(timer* t) = nullptr;
-  // The heap it is pending in: set by add(), cleared when a one-shot timer
-  // fires and when its runtime discards it, so that a timer outliving its
-  // runtime (a socket's deadline) never points at a freed heap.
+  // The heap it is (or last was) in: set by add(), cleared when its runtime
+  // discards it. Kept after firing, so that a remove() racing the firing
+  // waits for it under the heap's lock. A timer that outlives its runtime
+  // after firing (a socket's deadline) must not be removed from another
+  // runtime: its owner checks runtime::id() (netpoll/poll_desc.cpp).
   std::atomic<timer_heap*> heap{nullptr};
   std::int32_t index = -1;      // guarded by heap->lock; kept only if removable
   // Whether remove() may be called: only then does the heap keep `index`
