@@ -18,6 +18,8 @@
 //
 // Lock order: none of its own; waiting goes through the semaphore (its
 // bucket lock is a leaf).
+#include <thread>
+
 #include "goro/runtime.hpp"
 #include "goro/sync.hpp"
 #include "os/spinlock.hpp"
@@ -32,8 +34,6 @@ namespace {
 // A waiter that waited longer than this switches the mutex to starvation mode.
 constexpr std::int64_t starvation_threshold_ns = 1'000'000;
 
-}  // namespace
-
 // Go's sync_runtime_canSpin, also for plain threads (see goro/sync.hpp).
 bool sync_can_spin(int iter) {
   if (current_g() != nullptr) return current_runtime()->sync_can_spin(iter);
@@ -46,6 +46,7 @@ void sync_do_spin() {
   for (int i = 0; i < 30; ++i) cpu_relax();
 }
 
+}  // namespace
 }  // namespace detail
 
 void mutex::lock_slow() {
