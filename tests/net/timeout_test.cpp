@@ -547,7 +547,10 @@ TEST_P(Timeout, SlowClientHeldOffByDeadlines) {
     auto large_sent = goro::make_chan<int>(1);
     goro::go([&] {  // asks for a large answer and does not read it until cut off
       net::conn c = net::dial("tcp", ln.addr());
-      c.write("Lx" + std::string(request_size - 2, '.'));
+      std::string request(request_size, '.');  // "Lx...."
+      request[0] = 'L';
+      request[1] = 'x';
+      c.write(request);
       large_sent.send(1);
       cut_off.wait();  // without reading, until the server has given up; then drain
 
@@ -564,7 +567,10 @@ TEST_P(Timeout, SlowClientHeldOffByDeadlines) {
       large_sent.recv();
       for (int i = 0; i < 10; ++i) {
         net::conn c = net::dial("tcp", ln.addr());
-        c.write("F" + std::string(1, static_cast<char>('a' + i)) + std::string(request_size - 2, '.'));
+        std::string request(request_size, '.');  // "F<letter>...."
+        request[0] = 'F';
+        request[1] = static_cast<char>('a' + i);
+        c.write(request);
         EXPECT_EQ(read_all(c), std::string(request_size, static_cast<char>('a' + i)));
       }
       clients.done();
