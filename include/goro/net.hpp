@@ -7,7 +7,7 @@
 //       goro::net::conn c = ln.accept();             // parks, never blocks a thread
 //       goro::go([c]() mutable {
 //         std::array<char, 4096> buf;
-//         while (std::size_t n = c.read(buf)) c.write(std::span(buf).first(n));
+//         while (std::size_t n = c.read(buf)) c.write(std::string_view(buf.data(), n));
 //       });
 //     }
 //   });

@@ -148,9 +148,14 @@ void poll_desc::destroy() {
     std::lock_guard deadlines(deadline_mu_);
     for (auto& s : sides_) disarm(s);
   }
-  backend_close(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  int fd;
+  {
+    std::lock_guard guard(lock_);  // notify() reads fd_ under lock_ (a stale event)
+    fd = fd_;
+    fd_ = -1;
+  }
+  backend_close(fd);
+  ::close(fd);
   pool().put(this);
 }
 
