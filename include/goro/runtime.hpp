@@ -164,7 +164,8 @@ GORO_EXPORT void blocking_exit() noexcept;
 
 // Runs f() — a call known to block its thread (file I/O, a C library, a
 // lock of another library) — and returns its result. Like Go's entersyscall:
-// if f takes longer than a few tens of microseconds while other goroutines
+// if f takes longer than one sysmon tick (20 us when busy, up to 10 ms after
+// a quiet period, as in Go) while other goroutines
 // wait, the processor is handed to another thread so they keep running;
 // when f returns, the goroutine continues on whichever thread has a
 // processor. Calls that are not marked get the same treatment after 10 ms.
