@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "os/futex.hpp"
+#include "os/spinlock.hpp"  // cpu_relax
 
 namespace goro::detail {
 
@@ -42,7 +43,7 @@ class futex_lock {
   void lock_slow() noexcept {
     // Go: 4 rounds of 30 pauses, one sched_yield, then sleep.
     for (int round = 0; round < 5; ++round) {
-      for (int i = 0; i < (round < 4 ? 30 : 0); ++i) relax();
+      for (int i = 0; i < (round < 4 ? 30 : 0); ++i) cpu_relax();
       if (round == 4) ::sched_yield();
       std::uint32_t expected = 0;
       if (word_.load(std::memory_order_relaxed) == 0 &&
@@ -51,13 +52,6 @@ class futex_lock {
     }
     // Sleep; whoever takes the lock from here marks it 2 (it may have sleepers).
     while (word_.exchange(2, std::memory_order_acquire) != 0) os::futex_wait(&word_, 2);
-  }
-  static void relax() noexcept {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
   }
   std::atomic<std::uint32_t> word_{0};
 };
