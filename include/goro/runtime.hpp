@@ -185,6 +185,19 @@ decltype(auto) blocking(F&& f) {
 // On a thread that is not a goroutine it yields the thread.
 GORO_EXPORT void yield();
 
+// Go's runtime.LockOSThread: wires the calling goroutine to the thread it
+// runs on. Until a matching unlock_os_thread (calls nest: each lock needs
+// its unlock), it runs only on that thread and the thread runs no other
+// goroutine; when it blocks, its processor moves to another thread. For
+// code that needs thread affinity (thread-local state of a C library, OpenGL,
+// a per-thread signal mask). A goroutine that returns while still locked
+// retires its thread: no goroutine runs on it again (Go ends the thread).
+// No-ops on a thread that is not a goroutine.
+GORO_EXPORT void lock_os_thread();
+// Undoes one lock_os_thread; at zero the goroutine may move again. A call
+// without a lock is a no-op (as in Go).
+GORO_EXPORT void unlock_os_thread();
+
 // Number of goroutines that exist (started and not yet returned), main included.
 GORO_EXPORT std::int64_t num_goroutine();
 

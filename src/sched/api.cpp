@@ -66,6 +66,14 @@ void yield() {
   }
 }
 
+void lock_os_thread() {
+  if (detail::runtime* rt = detail::current_runtime()) rt->lock_os_thread();
+}
+
+void unlock_os_thread() {
+  if (detail::runtime* rt = detail::current_runtime()) rt->unlock_os_thread();
+}
+
 std::int64_t num_goroutine() {
   detail::runtime* rt = detail::current_runtime();
   return rt ? rt->goroutines() : 0;

@@ -13,6 +13,7 @@
 //   - schedlink: whichever queue or free list holds the G (one at a time).
 //   - closure fields: written by go() before the G is published, read by the G.
 //   - status, wait_reason: atomic, for diagnostics and assertions.
+//   - locked_m: written by the G while it runs (lock_os_thread).
 #pragma once
 
 #include <atomic>
@@ -58,6 +59,9 @@ struct G {
   std::uint32_t closure_align = 0;      // alignment of a closure on the heap
   bool is_g0 = false;
   sanitizer::fiber_state fiber;
+  // lock_os_thread: the M this G is wired to (written by the G itself while
+  // it runs; read by whichever M dequeues it, after the queue's publication).
+  struct M* locked_m = nullptr;
   static constexpr std::size_t inline_closure_size = 48;
   alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
 

@@ -15,6 +15,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "arch/context.hpp"
 #include "debug/crash.hpp"
@@ -204,8 +205,9 @@ int runtime::run(int (*body)(void*), void* arg) {
   sysmon_stop_.store(1, std::memory_order_release);
   os::futex_wake(&sysmon_stop_);
   sysmon_thread_.join();
-  // Only sysmon adds Ms: the list is final now. (Not joined under
-  // ms_mutex_: an M may still take it, in check_dead.)
+  // start_m makes no M once stopping_ is set (checked under ms_mutex_), so
+  // the list is final now. (Not joined under ms_mutex_: an M may still take
+  // it, in check_dead.)
   std::vector<M*> all;
   {
     std::lock_guard lock(ms_mutex_);
@@ -243,7 +245,18 @@ void runtime::mstart(M* m) {
   // timed sleep would be added to every timer that fires while all are idle.
   prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 
-  while (G* g = find_runnable(m)) {
+  for (;;) {
+    if (G* found = std::exchange(m->handoff_g, nullptr)) handoff_locked(m, found);
+    if (m->retired) {
+      retire(m);
+      break;
+    }
+    G* g = m->locked_g != nullptr ? wait_locked(m) : find_runnable(m);
+    if (g == nullptr) break;
+    if (g->locked_m != nullptr && g->locked_m != m) [[unlikely]] {
+      handoff_locked(m, g);
+      continue;
+    }
     prepare_first_run(m->p, g);
     switch_to(m, &m->g0, g, false);
   }
@@ -457,10 +470,16 @@ void goroutine_entry(void* arg) {
 // G, else g0. Due timers run right after the switch, on the next context's
 // stack (never on the parking goroutine's: it may still hold channel locks).
 G* runtime::next_after_current(M* m) {
-  if (m->p == nullptr) return &m->g0;  // its P was taken: the M goes spare
+  // Its P was taken (the M goes spare), or the M is wired to the G that
+  // stops (wait_locked) or retires: g0 decides.
+  if (m->p == nullptr || m->locked_g != nullptr || m->retired) [[unlikely]] return &m->g0;
   m->post.timers_due_at = own_timers_due(m->p);
   G* next = next_local(m->p);
   if (next == nullptr) return &m->g0;
+  if (next->locked_m != nullptr) [[unlikely]] {  // g0 hands it, and the P, to its M
+    m->handoff_g = next;
+    return &m->g0;
+  }
   prepare_first_run(m->p, next);
   return next;
 }
@@ -489,6 +508,108 @@ void runtime::yield_local() {
   leave_runtime(switch_to(m, g, next_after_current(m), false));
 }
 
+void runtime::lock_os_thread() {
+  M* m = enter_runtime(true);
+  if (m == nullptr || m->curg->is_g0) return leave_runtime(m);
+  if (m->locked_count == UINT32_MAX) fatal("LockOSThread nesting overflow");
+  if (m->locked_count++ == 0) {
+    m->locked_g = m->curg;
+    m->curg->locked_m = m;
+  }
+  leave_runtime(m);
+}
+
+void runtime::unlock_os_thread() {
+  M* m = enter_runtime(true);
+  if (m != nullptr && !m->curg->is_g0 && m->locked_count > 0 && --m->locked_count == 0) {
+    m->curg->locked_m = nullptr;
+    m->locked_g = nullptr;
+  }
+  leave_runtime(m);
+}
+
+// On g0 of an M whose locked G stopped running: its P goes to another M
+// (Go's stoplockedm) and this M sleeps until a picker hands it one with the
+// G. Null at shutdown.
+G* runtime::wait_locked(M* m) {
+  G* g = m->locked_g;
+  if (P* p = m->p) {
+    // Readied straight back into our runnext (a commit that declined to
+    // park, a quick ready): run it without the round trip.
+    G* next = p->runnext.load(std::memory_order_relaxed);
+    if (next == g && p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+      return g;
+  }
+  {
+    // Counted asleep before our P goes, so the M given it sees us asleep if
+    // it checks for deadlock; not if a P for us is already on its way.
+    std::lock_guard lock(idle_mutex_);
+    if (m->next_p == nullptr) {
+      m->locked_waiting = true;
+      ++locked_waiting_ms_;
+    }
+  }
+  if (P* p = std::exchange(m->p, nullptr)) start_m(p);
+  for (;;) {
+    {
+      std::lock_guard lock(idle_mutex_);
+      if (m->next_p != nullptr) {  // handoff_locked took us off the count
+        m->p = std::exchange(m->next_p, nullptr);
+        return g;
+      }
+      if (stopping_.load(std::memory_order_relaxed)) {
+        m->locked_waiting = false;
+        --locked_waiting_ms_;
+        return nullptr;
+      }
+    }
+    if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+      os::futex_wait(&m->wake_word, 0);
+  }
+}
+
+// m dequeued g, which is locked to another M: that M gets m's P (Go's
+// startlockedm); m goes spare.
+void runtime::handoff_locked(M* m, G* g) {
+  M* owner = g->locked_m;
+  P* p = std::exchange(m->p, nullptr);
+  p->m.store(owner, std::memory_order_release);
+  {
+    // Off the asleep count at once (like wakep's idle M), so the G in
+    // transit is never taken for a deadlock.
+    std::lock_guard lock(idle_mutex_);
+    owner->next_p = p;
+    if (owner->locked_waiting) {
+      owner->locked_waiting = false;
+      --locked_waiting_ms_;
+    }
+  }
+  wake_m(owner);
+}
+
+// The M of a goroutine that exited locked: gives its P away and sleeps until
+// the runtime stops.
+void runtime::retire(M* m) {
+  {
+    std::lock_guard lock(idle_mutex_);
+    m->locked_waiting = true;
+    ++locked_waiting_ms_;
+  }
+  if (P* p = std::exchange(m->p, nullptr)) start_m(p);
+  for (;;) {
+    {
+      std::lock_guard lock(idle_mutex_);
+      if (stopping_.load(std::memory_order_relaxed)) {
+        m->locked_waiting = false;
+        --locked_waiting_ms_;
+        return;
+      }
+    }
+    if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
+      os::futex_wait(&m->wake_word, 0);
+  }
+}
+
 bool runtime::sync_can_spin(int iter) const {
   constexpr int active_spin = 4;  // Go's active_spin
   static const bool multicore = std::thread::hardware_concurrency() > 1;
@@ -507,6 +628,12 @@ void runtime::exit_current() {
   M* m = enter_runtime(true);
   G* g = m->curg;
   P* p = m->p;
+  if (m->locked_g == g) {  // exiting locked: the thread runs nothing else (Go ends it)
+    m->locked_g = nullptr;
+    m->locked_count = 0;
+    g->locked_m = nullptr;
+    m->retired = true;
+  }
   p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g->status.store(gstatus::dead, std::memory_order_relaxed);
   m->post = {post_switch::kind::exit, g, nullptr, nullptr, 0};
@@ -624,6 +751,8 @@ void runtime::start_m(P* p) {
     return;
   }
   std::lock_guard lock(ms_mutex_);
+  // At shutdown run() joins the Ms listed after stopping_ was set: make none.
+  if (stopping_.load(std::memory_order_relaxed)) return;
   if (static_cast<long>(ms_.size()) >= cfg_.max_threads) fatal("thread exhaustion");
   auto fresh = std::make_unique<M>();
   m = fresh.get();
@@ -849,7 +978,7 @@ bool runtime::all_asleep() {
   std::size_t asleep, total;
   {
     std::lock_guard lock(idle_mutex_);
-    asleep = idle_ms_.size() + spare_ms_.size();
+    asleep = idle_ms_.size() + spare_ms_.size() + locked_waiting_ms_;
   }
   {
     std::lock_guard lock(ms_mutex_);

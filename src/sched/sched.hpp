@@ -59,6 +59,15 @@
 // has no thread besides the Ms, sysmon and run()'s caller (another thread
 // could still wake a goroutine, so its presence suppresses the report).
 //
+// Locked goroutines (Go's LockOSThread, lockedm/lockedg): a locked G runs
+// only on its M, and that M runs nothing else. When the G stops running its
+// M switches to g0, hands its P to another M (start_m) and sleeps until a
+// P comes back with the G (wait_locked). Any M that dequeues a G locked to
+// another M gives it its own P through that M's next_p slot (handoff_locked)
+// and goes spare. A G that exits while locked retires its M (Go ends the
+// thread): it runs nothing more until the runtime stops. Locked-waiting and
+// retired Ms count as asleep for the deadlock check.
+//
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
 // top of find_runnable (every P's) and in the post-switch of the goroutine
 // that runs next when the one stopping saw a due timer on its P; an idle M
@@ -154,6 +163,15 @@ struct M {
   bool spinning = false;
   bool idle = false;                 // on the idle list (guarded by idle_mutex)
   bool spare = false;                // on the spare list, no P (idle_mutex)
+  // lock_os_thread (see "Locked goroutines" above). locked_g and
+  // locked_count are the M's own; next_p and locked_waiting are guarded by
+  // idle_mutex (a picker hands this M a P there).
+  G* locked_g = nullptr;
+  std::uint32_t locked_count = 0;
+  bool retired = false;              // its locked G exited locked: runs nothing more
+  bool locked_waiting = false;       // asleep until next_p (or retired, until shutdown)
+  P* next_p = nullptr;
+  G* handoff_g = nullptr;            // found by next_after_current, locked elsewhere
   std::uint32_t rng = 1;
   void* signal_stack = nullptr;
   std::thread thread;
@@ -194,6 +212,9 @@ class runtime {
   // procs > 1, another P running (procs > idle + spinning + 1), an empty
   // local run queue, and fewer than 4 iterations.
   bool sync_can_spin(int iter) const;
+  // Go's LockOSThread / UnlockOSThread (nested counts); no-ops off goroutines.
+  void lock_os_thread();
+  void unlock_os_thread();
 
   // --- the runtime boundary (see Retake above) -------------------------------
   // Entering from user code: returns the calling thread's M (null on a plain
@@ -263,6 +284,9 @@ class runtime {
   M* enter_without_p(M* m, bool may_yield);
   M* yield_without_p(M* m);
   bool wait_for_p(M* m);
+  G* wait_locked(M* m);
+  void handoff_locked(M* m, G* g);
+  void retire(M* m);
   bool has_waiting_work(P* p, std::int64_t now);
   bool try_retake(P* p, M* m);
   void start_m(P* p);
@@ -287,6 +311,7 @@ class runtime {
   std::mutex idle_mutex_;
   std::vector<M*> idle_ms_;              // guarded by idle_mutex_
   std::vector<M*> spare_ms_;             // Ms without a P; guarded by idle_mutex_
+  std::size_t locked_waiting_ms_ = 0;    // Ms locked_waiting; guarded by idle_mutex_
   std::atomic<std::int32_t> npidle_{0};
   std::atomic<std::int32_t> nmspinning_{0};
 

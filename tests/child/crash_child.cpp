@@ -245,6 +245,34 @@ int deadlock_many() {
       goro::config{.procs = 2});
 }
 
+// Go's LockedDeadlock: the main goroutine locked to its thread blocks forever.
+int deadlock_locked() {
+  return goro::run(
+      [] {
+        goro::lock_os_thread();
+        goro::select();
+        std::printf("no crash\n");
+      },
+      goro::config{.procs = 1});
+}
+
+// Go's LockedDeadlock2: a locked goroutine blocks forever, then main does.
+int deadlock_locked2() {
+  return goro::run(
+      [] {
+        auto started = goro::make_chan<int>();
+        goro::go([started] {
+          goro::lock_os_thread();
+          started.send(1);
+          goro::select();
+        });
+        started.recv();
+        goro::select();
+        std::printf("no crash\n");
+      },
+      goro::config{.procs = 2});
+}
+
 // A pending timer is a way out: never a deadlock.
 int no_deadlock_timer() {
   return goro::run([] {
@@ -383,6 +411,8 @@ const scenario scenarios[] = {
     {"thread_exhaustion", thread_exhaustion},
     {"deadlock_simple", deadlock_simple},
     {"deadlock_many", deadlock_many},
+    {"deadlock_locked", deadlock_locked},
+    {"deadlock_locked2", deadlock_locked2},
     {"no_deadlock_timer", no_deadlock_timer},
     {"no_deadlock_io", no_deadlock_io},
     {"Mutex.Unlock", mutex_unlock},

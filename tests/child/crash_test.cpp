@@ -208,6 +208,18 @@ TEST(Deadlock, EveryBlockedGoroutineIsListed) {
   EXPECT_TRUE(contains(r.err, " [select]:")) << describe(r);
 }
 
+TEST(Deadlock, LockedDeadlockIsReported) {
+  if (goro_test::tsan) GTEST_SKIP() << "TSan's background thread counts as a thread that could wake a goroutine";
+  for (const char* scenario : {"deadlock_locked", "deadlock_locked2"}) {
+    child_result r = run_child(scenario);
+    ASSERT_FALSE(r.timed_out) << scenario << ": " << describe(r);
+    EXPECT_TRUE(r.exited && r.code == 2) << scenario << ": " << describe(r);
+    EXPECT_TRUE(starts_with(r.err, "fatal error: all goroutines are asleep - deadlock!\n")) << describe(r);
+    EXPECT_TRUE(contains(r.err, "goroutine 1 [select (no cases)]:")) << describe(r);
+    EXPECT_FALSE(contains(r.out, "no crash")) << describe(r);
+  }
+}
+
 TEST(Deadlock, PendingTimerIsNotADeadlock) {
   child_result r = run_child("no_deadlock_timer");
   ASSERT_FALSE(r.timed_out) << describe(r);
