@@ -159,6 +159,33 @@ int bound_socket(const network& net, const endpoint& e, int type) {
 
 const char* stream_name(const network& net) { return net.kind == net_kind::unix_stream ? "unix" : "tcp"; }
 
+// listen / listen_packet: a socket bound to the first of address's
+// candidates that works (and listening, for a stream).
+std::shared_ptr<socket_state> bind_first(const network& net, std::string_view network_name,
+                                         std::string_view address, int type) {
+  int last_error = EADDRNOTAVAIL;
+  for (const auto& e : resolve(net, address, true)) {
+    int fd = bound_socket(net, e, type);
+    if (fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    if (type == SOCK_STREAM && ::listen(fd, listen_backlog()) != 0) {
+      last_error = errno;
+      ::close(fd);
+      continue;
+    }
+    try {
+      return std::make_shared<socket_state>(fd, type == SOCK_STREAM ? stream_name(net) : "udp");
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  throw std::system_error(last_error, std::generic_category(),
+                          "listen " + std::string(network_name) + " " + std::string(address));
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -280,31 +307,9 @@ conn listener::accept() {
 
 listener listen(std::string_view network_name, std::string_view address) {
   detail::network net = detail::parse_network(network_name, true);
-  std::vector<detail::endpoint> candidates = detail::resolve(net, address, true);
-  int last_error = EADDRNOTAVAIL;
-  for (const auto& e : candidates) {
-    int fd = detail::bound_socket(net, e, SOCK_STREAM);
-    if (fd < 0) {
-      last_error = errno;
-      continue;
-    }
-    if (::listen(fd, detail::listen_backlog()) != 0) {
-      last_error = errno;
-      ::close(fd);
-      continue;
-    }
-    std::shared_ptr<socket_state> s;
-    try {
-      s = std::make_shared<socket_state>(fd, detail::stream_name(net));
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    if (net.kind == detail::net_kind::unix_stream) s->unlink_path = std::string(address);
-    return listener(std::move(s));
-  }
-  throw std::system_error(last_error, std::generic_category(),
-                          "listen " + std::string(network_name) + " " + std::string(address));
+  auto s = detail::bind_first(net, network_name, address, SOCK_STREAM);
+  if (net.kind == detail::net_kind::unix_stream) s->unlink_path = std::string(address);
+  return listener(std::move(s));
 }
 
 // --- dial -------------------------------------------------------------------
@@ -386,23 +391,7 @@ conn dial(const context& ctx, std::string_view network, std::string_view address
 
 packet_conn listen_packet(std::string_view network_name, std::string_view address) {
   detail::network net = detail::parse_network(network_name, false);
-  std::vector<detail::endpoint> candidates = detail::resolve(net, address, true);
-  int last_error = EADDRNOTAVAIL;
-  for (const auto& e : candidates) {
-    int fd = detail::bound_socket(net, e, SOCK_DGRAM);
-    if (fd < 0) {
-      last_error = errno;
-      continue;
-    }
-    try {
-      return packet_conn(std::make_shared<socket_state>(fd, "udp"));
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-  }
-  throw std::system_error(last_error, std::generic_category(),
-                          "listen " + std::string(network_name) + " " + std::string(address));
+  return packet_conn(detail::bind_first(net, network_name, address, SOCK_DGRAM));
 }
 
 std::size_t packet_conn::read_from(std::span<std::byte> buf, std::string* from) {
