@@ -10,10 +10,11 @@
 //   backend_open(fd, pd)      register fd once, edge-triggered, for read and
 //                             write readiness and hang-up, with pd as its cookie
 //   backend_close(fd)         deregister fd (before it is closed)
-//   backend_poll(delay_ns)    wait up to delay_ns (0: don't wait; <0: forever),
-//                             calling pd->notify(readable, writable) for each
-//                             event; returns false if it was interrupted by
-//                             backend_break() (or a signal)
+//   backend_poll(delay_ns, readied)
+//                             wait up to delay_ns (0: don't wait; <0: forever),
+//                             calling pd->notify(readable, writable, readied)
+//                             for each event; returns false if it was
+//                             interrupted by backend_break() (or a signal)
 //   backend_break()           make a blocked backend_poll return soon
 // Readiness is an edge: notify() records it in the descriptor (`ready`), and
 // a waiter consumes it. A stale or spurious edge only makes an operation retry
@@ -24,8 +25,9 @@
 // no local work polls without blocking before it steals; the last M to go idle
 // blocks in the poller until the next timer instead of sleeping on its futex,
 // and is woken by backend_break() (a timer moved earlier, or work arrived for
-// an idle M); sysmon polls if nobody has for 10 ms. Readied goroutines are
-// made runnable through the scheduler's ready(). All of this happens only
+// an idle M); sysmon polls if nobody has for 10 ms. The goroutines a poll
+// readies come back as one list, which the scheduler injects as a batch
+// (runtime::inject, Go's injectglist). All of this happens only
 // while some goroutine waits on a descriptor (waiters() > 0): a program that
 // does no I/O never touches the poller.
 //
@@ -42,6 +44,7 @@
 #include <mutex>
 
 #include "os/spinlock.hpp"
+#include "sched/runq.hpp"
 #include "timer/timer.hpp"
 
 namespace goro::detail {
@@ -83,8 +86,10 @@ class poll_desc {
   // False if it was already closing (or `gen` is not the current one).
   bool close(std::uint64_t gen);
 
-  // Backend: readiness edges for this descriptor.
-  void notify(bool readable, bool writable);
+  // Backend: readiness edges for this descriptor. Goroutines woken are
+  // appended to `readied` (the scheduler makes them runnable as a batch);
+  // threads are woken at once.
+  void notify(bool readable, bool writable, g_list& readied);
 
  private:
   struct deadline_timer : timer {
@@ -119,9 +124,11 @@ class poll_desc {
 std::int32_t netpoll_waiters() noexcept;
 // Nanotime of the last poll (0: never).
 std::int64_t netpoll_last_poll() noexcept;
-// Polls the kernel (see backend_poll) and readies the waiters of every
-// descriptor that became ready. Returns false if interrupted by netpoll_break.
-bool netpoll(std::int64_t delay_ns);
+// Polls the kernel (see backend_poll). The goroutines waiting on every
+// descriptor that became ready are appended to `readied`, for the caller to
+// inject as one batch (Go's netpoll returns a gList for injectglist); waiting
+// threads are woken. Returns false if interrupted by netpoll_break.
+bool netpoll(std::int64_t delay_ns, g_list& readied);
 void netpoll_break();
 
 }  // namespace goro::detail

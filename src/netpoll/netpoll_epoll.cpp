@@ -92,7 +92,7 @@ void backend_break() noexcept {
   }
 }
 
-bool backend_poll(std::int64_t delay_ns) {
+bool backend_poll(std::int64_t delay_ns, g_list& readied) {
   if (epfd < 0) return true;
   epoll_event events[128];
   int n = wait_for_events(events, 128, delay_ns);
@@ -120,13 +120,13 @@ bool backend_poll(std::int64_t delay_ns) {
 #if GORO_TSAN
     __tsan_acquire(pd);
 #endif
-    pd->notify(readable, writable);
+    pd->notify(readable, writable, readied);
   }
   return !interrupted;
 }
 
 std::int64_t netpoll_last_poll() noexcept { return last_poll.load(std::memory_order_relaxed); }
-bool netpoll(std::int64_t delay_ns) { return backend_poll(delay_ns); }
+bool netpoll(std::int64_t delay_ns, g_list& readied) { return backend_poll(delay_ns, readied); }
 void netpoll_break() { backend_break(); }
 
 }  // namespace goro::detail

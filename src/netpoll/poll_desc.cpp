@@ -23,10 +23,12 @@ namespace {
 
 std::atomic<std::int32_t> waiting{0};
 
-void wake_all(pd_waiter* list) {
+// Goroutines go to `batch` if given (the poller readies them all at once).
+void wake_all(pd_waiter* list, g_list* batch = nullptr) {
   while (list != nullptr) {
     pd_waiter* next = list->next;  // *list may vanish once woken
-    list->who.wake();
+    if (G* g = list->who.goroutine(); g != nullptr && batch != nullptr) batch->push_back(g);
+    else list->who.wake();
     list = next;
   }
 }
@@ -213,7 +215,7 @@ poll_result poll_desc::wait(poll_mode mode) {
   }
 }
 
-void poll_desc::notify(bool readable, bool writable) {
+void poll_desc::notify(bool readable, bool writable, g_list& readied) {
   pd_waiter* woken[2] = {nullptr, nullptr};
   {
     std::lock_guard guard(lock_);
@@ -229,8 +231,8 @@ void poll_desc::notify(bool readable, bool writable) {
       sides_[1].waiters = nullptr;
     }
   }
-  wake_all(woken[0]);
-  wake_all(woken[1]);
+  wake_all(woken[0], &readied);
+  wake_all(woken[1], &readied);
 }
 
 void poll_desc::on_deadline(timer* t, std::int64_t now) {

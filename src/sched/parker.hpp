@@ -24,6 +24,9 @@ class parker {
   parker() : g_(current_g()), word_(g_ ? nullptr : &thread_word()) {}
 
   bool on_goroutine() const { return g_ != nullptr; }
+  // The blocked goroutine (null for a thread), for a waker that readies a
+  // batch at once (the network poller) instead of calling wake().
+  G* goroutine() const { return g_; }
 
   // Blocks until wake(); unlock(arg) releases whatever lock guarded the
   // waiter's registration. unlink(unlink_arg), if given, takes the waiter's

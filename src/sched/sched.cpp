@@ -716,9 +716,11 @@ void runtime::sleep_idle(M* m, std::int64_t timeout_ns) {
   M* none = nullptr;
   if (netpoll_waiters() > 0 && poller_.compare_exchange_strong(none, m, std::memory_order_acq_rel)) {
     m->polling.store(true, std::memory_order_seq_cst);
-    if (m->wake_word.exchange(0, std::memory_order_seq_cst) == 0) netpoll(timeout_ns);
+    g_list readied;
+    if (m->wake_word.exchange(0, std::memory_order_seq_cst) == 0) netpoll(timeout_ns, readied);
     m->polling.store(false, std::memory_order_relaxed);
     poller_.store(nullptr, std::memory_order_release);
+    inject(readied);
     return;
   }
   if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
@@ -729,8 +731,52 @@ void runtime::sleep_idle(M* m, std::int64_t timeout_ns) {
 // goroutines land in this P's queue.
 G* runtime::poll_network(P* p) {
   if (netpoll_waiters() == 0 || poller_.load(std::memory_order_relaxed) != nullptr) return nullptr;
-  netpoll(0);
-  return next_local(p);
+  g_list readied;
+  netpoll(0, readied);
+  G* first = readied.pop_front();
+  if (first == nullptr) return next_local(p);
+  first->status.store(gstatus::runnable, std::memory_order_relaxed);
+  inject(readied);
+  return first;
+}
+
+// Go's injectglist: makes a batch of readied Gs runnable at once. As many as
+// there are idle Ms go to the global queue, each with an idle M woken for
+// it; the rest to the caller's local queue (all to the global queue from a
+// thread without a P, e.g. sysmon).
+void runtime::inject(g_list& batch) {
+  if (batch.size == 0) return;
+  for (G* g = batch.head; g != nullptr; g = g->schedlink)
+    g->status.store(gstatus::runnable, std::memory_order_relaxed);
+  M* m = enter_runtime(false);
+  P* p = m != nullptr ? m->p : nullptr;
+  std::int32_t to_global = batch.size;
+  if (p != nullptr) to_global = std::min(to_global, npidle_.load(std::memory_order_seq_cst));
+  if (to_global > 0) {
+    g_list global;
+    for (std::int32_t i = 0; i < to_global; ++i) global.push_back(batch.pop_front());
+    globalq_.push_batch(global);
+  }
+  while (G* g = batch.pop_front()) runqput(p, g, false);
+  leave_runtime(m);
+  for (std::int32_t i = 0; i < to_global && wake_idle_m(); ++i) {
+  }
+}
+
+// Takes one M off the idle list and wakes it (not spinning: it just looks at
+// the queues again). False if none is idle.
+bool runtime::wake_idle_m() {
+  M* m = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (idle_ms_.empty()) return false;
+    m = idle_ms_.back();
+    idle_ms_.pop_back();
+    m->idle = false;
+    npidle_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  wake_m(m);
+  return true;
 }
 
 // Hands p to a spare M, or to a new one.
@@ -816,7 +862,11 @@ void runtime::sysmon() {
         w = {p->m.load(std::memory_order_acquire), switches, now};
       }
     }
-    if (netpoll_waiters() > 0 && now - netpoll_last_poll() > sysmon_poll_after_ns) netpoll(0);
+    if (netpoll_waiters() > 0 && now - netpoll_last_poll() > sysmon_poll_after_ns) {
+      g_list readied;
+      netpoll(0, readied);
+      inject(readied);
+    }
     if (retook) {
       delay = sysmon_min_delay_ns;
       quiet_ticks = 0;

@@ -295,6 +295,8 @@ class runtime {
   void check_dead();
   bool all_asleep();
   G* poll_network(P* p);
+  void inject(g_list& batch);
+  bool wake_idle_m();
 
   config cfg_;
   const std::uint64_t id_;
