@@ -47,6 +47,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "goro/trace.hpp"
@@ -180,7 +181,23 @@ std::string json_string(const char* s) {
   return out + "\"";
 }
 
-std::string gname(std::uint64_t g) { return "G" + std::to_string(g); }
+// Concatenation by append (g++ 12 -O3 warns falsely (-Wrestrict) about
+// "literal" + std::string).
+void append_one(std::string& out, const char* s) { out += s; }
+void append_one(std::string& out, const std::string& s) { out += s; }
+template <class I>
+  requires std::is_integral_v<I>
+void append_one(std::string& out, I v) {
+  out += std::to_string(v);
+}
+template <class... A>
+std::string cat(const A&... a) {
+  std::string out;
+  (append_one(out, a), ...);
+  return out;
+}
+
+std::string gname(std::uint64_t g) { return cat("G", g); }
 
 void writer::event_line(const char* name, const char* ph, std::int64_t ts, std::uint32_t pid,
                         std::int64_t tid, const std::string& args) {
@@ -197,8 +214,8 @@ void writer::event_line(const char* name, const char* ph, std::int64_t ts, std::
     line_ += ",\"ts\":";
     line_ += ts_text(ts - t0);
   }
-  line_ += ",\"pid\":" + std::to_string(pid) + ",\"tid\":" + std::to_string(tid);
-  if (!args.empty()) line_ += ",\"args\":{" + args + "}";
+  line_ += cat(",\"pid\":", pid, ",\"tid\":", tid);
+  if (!args.empty()) line_ += cat(",\"args\":{", args, "}");
   line_ += "}";
   put(line_);
 }
@@ -206,22 +223,22 @@ void writer::event_line(const char* name, const char* ph, std::int64_t ts, std::
 void writer::name_track(std::uint32_t pid, std::int64_t tid, const buffer& b, std::int32_t p) {
   if (!processes_[pid]) {
     processes_[pid] = true;
-    std::string pname = pid == 0 ? "no runtime" : "goro runtime " + std::to_string(pid);
-    event_line("process_name", "M", 0, pid, 0, "\"name\":" + json_string(pname.c_str()));
+    std::string pname = pid == 0 ? "no runtime" : cat("goro runtime ", pid);
+    event_line("process_name", "M", 0, pid, 0, cat("\"name\":", json_string(pname.c_str())));
   }
   track& t = tracks_[{pid, tid}];
   if (t.named) return;
   t.named = true;
   std::string tname;
   if (p >= 0) {
-    tname = "P" + std::to_string(p);
+    tname = cat("P", p);
   } else {
     const char* label = b.label != nullptr ? b.label : "thread";
-    tname = std::string(label) + " (thread " + std::to_string(b.thread_no) +
-            (b.label != nullptr && std::strcmp(b.label, "M") == 0 ? ", no P)" : ")");
+    tname = cat(label, " (thread ", b.thread_no,
+                b.label != nullptr && std::strcmp(b.label, "M") == 0 ? ", no P)" : ")");
   }
-  event_line("thread_name", "M", 0, pid, tid, "\"name\":" + json_string(tname.c_str()));
-  event_line("thread_sort_index", "M", 0, pid, tid, "\"sort_index\":" + std::to_string(tid));
+  event_line("thread_name", "M", 0, pid, tid, cat("\"name\":", json_string(tname.c_str())));
+  event_line("thread_sort_index", "M", 0, pid, tid, cat("\"sort_index\":", tid));
 }
 
 void writer::slice(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool begin,
@@ -244,42 +261,42 @@ void writer::write_buffer(const buffer& b) {
     name_track(e.pid, tid, b, e.p);
     switch (e.k) {
       case kind::create:
-        args = "\"g\":" + std::to_string(e.a) + ",\"parent\":" + std::to_string(e.b);
+        args = cat("\"g\":", e.a, ",\"parent\":", e.b);
         event_line("go create", "i", e.ts, e.pid, tid, args);
         break;
       case kind::switch_: {
         if (e.a != 0 && e.p >= 0) {
           static const char* const why[] = {"switch", "block", "yield", "yield", "exit"};
           const char* end = e.flag < 5 ? why[e.flag] : "switch";
-          args = "\"end\":" + json_string(end);
-          if (e.s != nullptr) args += ",\"reason\":" + json_string(e.s);
+          args = cat("\"end\":", json_string(end));
+          if (e.s != nullptr) args += cat(",\"reason\":", json_string(e.s));
           slice(e.pid, tid, e.ts, false, 0, e.a, args);
           if (e.s != nullptr) {
             event_line("block", "i", e.ts, e.pid, tid,
-                       "\"g\":" + std::to_string(e.a) + ",\"reason\":" + json_string(e.s));
+                       cat("\"g\":", e.a, ",\"reason\":", json_string(e.s)));
           }
         }
-        if (e.b != 0 && e.p >= 0) slice(e.pid, tid, e.ts, true, 0, e.b, "\"g\":" + std::to_string(e.b));
+        if (e.b != 0 && e.p >= 0) slice(e.pid, tid, e.ts, true, 0, e.b, cat("\"g\":", e.b));
         break;
       }
       case kind::ready:
-        args = "\"g\":" + std::to_string(e.a) + ",\"by\":";
+        args = cat("\"g\":", e.a, ",\"by\":");
         args += e.b != 0 ? std::to_string(e.b) : json_string(e.s != nullptr ? e.s : "thread");
         event_line("unblock", "i", e.ts, e.pid, tid, args);
         break;
       case kind::blocking:
         event_line(e.flag ? "blocking enter" : "blocking exit", "i", e.ts, e.pid, tid,
-                   "\"g\":" + std::to_string(e.a));
+                   cat("\"g\":", e.a));
         break;
       case kind::retake:
         slice(e.pid, tid, e.ts, false, 0, e.a, "\"end\":\"retake\"");
         event_line("retake", "i", e.ts, e.pid, tid,
-                   "\"g\":" + std::to_string(e.a) + ",\"blocking\":" + (e.flag ? "true" : "false"));
+                   cat("\"g\":", e.a, ",\"blocking\":", e.flag ? "true" : "false"));
         break;
       case kind::steal:
         event_line("steal", "i", e.ts, e.pid, tid,
-                   "\"from\":\"P" + std::to_string(e.a) + "\",\"n\":" + std::to_string(e.b) +
-                       ",\"runnext\":" + (e.flag ? "true" : "false"));
+                   cat("\"from\":\"P", e.a, "\",\"n\":", e.b, ",\"runnext\":",
+                       e.flag ? "true" : "false"));
         break;
       case kind::idle:
         slice(e.pid, tid, e.ts, e.flag != 0, 1, 0, "");
@@ -289,11 +306,11 @@ void writer::write_buffer(const buffer& b) {
         break;
       case kind::timer:
         event_line("timer fire", "i", e.ts, e.pid, tid,
-                   "\"late_us\":" + ts_text(static_cast<std::int64_t>(e.a)));
+                   cat("\"late_us\":", ts_text(static_cast<std::int64_t>(e.a))));
         break;
       case kind::netpoll:
         event_line("netpoll", "i", e.ts, e.pid, tid,
-                   "\"events\":" + std::to_string(e.a) + ",\"blocking\":" + (e.b ? "true" : "false"));
+                   cat("\"events\":", e.a, ",\"blocking\":", e.b ? "true" : "false"));
         break;
     }
   }
@@ -516,7 +533,7 @@ void start(const std::string& path) {
   if (session != nullptr) throw std::logic_error("goro::trace::start: a trace is already being recorded");
   FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr)
-    throw std::system_error(errno, std::generic_category(), "goro::trace::start: " + path);
+    throw std::system_error(errno, std::generic_category(), cat("goro::trace::start: ", path));
   auto w = std::make_unique<writer>();
   w->file = f;
   std::fputs("{\"traceEvents\":[", f);
