@@ -107,6 +107,9 @@ std::int64_t now_ns() noexcept {
 
 // --- the writer ---------------------------------------------------------------
 
+// Tracks of threads without a P come after every P's (procs <= 65536).
+constexpr std::int64_t thread_track_base = 1 << 20;
+
 struct edge {
   std::int64_t ts = -1;
   bool begin = false;
@@ -257,7 +260,7 @@ void writer::write_buffer(const buffer& b) {
   std::string args;
   for (std::uint32_t i = 0; i < b.n; ++i) {
     const event& e = b.ev[i];
-    std::int64_t tid = e.p >= 0 ? e.p : 1000 + std::int64_t{b.thread_no};
+    std::int64_t tid = e.p >= 0 ? e.p : thread_track_base + std::int64_t{b.thread_no};
     name_track(e.pid, tid, b, e.p);
     switch (e.k) {
       case kind::create:
@@ -341,7 +344,8 @@ void writer::finish(std::int64_t t_end) {
     if (last.ts >= 0 && last.begin)
       slice(key.first, key.second, t_end, false, last.what, last.g, "\"end\":\"trace stopped\"");
   }
-  put("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"goro::trace\"}}\n");
+  put(cat("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"goro::trace\",",
+          "\"dropped_events\":", dropped, "}}\n"));
 }
 
 // --- recorders and the session -------------------------------------------------
