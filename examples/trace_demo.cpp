@@ -49,8 +49,25 @@ int main(int argc, char** argv) {
         // A timer, and a call that blocks its thread: sysmon hands the
         // processor to another thread while it lasts.
         goro::sleep(2ms);
-        goro::go([] { goro::sleep(1ms); });
+        // Two goroutines keep both processors busy for a while...
+        goro::wait_group busy;
+        auto until = std::chrono::steady_clock::now() + 10ms;
+        for (int i = 0; i < 2; ++i) {
+          busy.add(1);
+          goro::go([&busy, until] {
+            while (std::chrono::steady_clock::now() < until) {
+              auto slice = std::chrono::steady_clock::now() + 50us;  // some work,
+              while (std::chrono::steady_clock::now() < slice) {
+              }
+              goro::yield();  // then a switch point
+            }
+            busy.done();
+          });
+        }
+        // ...so sysmon hands this goroutine's processor to another thread
+        // while it blocks ("retake").
         goro::blocking([] { std::this_thread::sleep_for(5ms); });
+        busy.wait();
         std::printf("total %ld\n", total);
         return 0;
       },

@@ -341,7 +341,8 @@ TEST(Trace, SmallProgramAtProcs2) {
   for (const char* name : {"go create", "unblock", "block", "timer fire", "blocking enter",
                            "blocking exit", "G1"})
     EXPECT_TRUE(sum.names.count(name)) << "no \"" << name << "\" event";
-  EXPECT_TRUE(sum.track_names.count("P0"));
+  // Either P may have run everything (the other's thread can steal main).
+  EXPECT_TRUE(sum.track_names.count("P0") || sum.track_names.count("P1"));
   EXPECT_GE(sum.created.size(), 9u);
   EXPECT_TRUE(sum.ran.count(1));
   std::remove(path.c_str());
@@ -484,6 +485,9 @@ TEST(SchedTraceChild, Run) {
 }
 
 TEST(SchedTrace, PrintsGoLines) {
+#ifdef GORO_TRACE_TEST_NO_CHILD
+  GTEST_SKIP() << "re-executing the test binary is not possible under an emulator";
+#endif
   int err_pipe[2];
   ASSERT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
   posix_spawn_file_actions_t actions;
