@@ -36,6 +36,7 @@
 
 #include <time.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -119,9 +120,56 @@ struct edge {
 
 struct track {
   edge first, last;
-  std::string name;
-  bool named = false;
 };
+
+// JSON text is appended to one string (no allocation per event once it has
+// grown) and written out in large pieces.
+void add(std::string& out, const char* s) { out += s; }
+void add_u(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+void add_i(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+// Nanoseconds as microseconds with three decimals.
+void add_us(std::string& out, std::int64_t ns) {
+  if (ns < 0) ns = 0;
+  add_i(out, ns / 1000);
+  int frac = static_cast<int>(ns % 1000);
+  char d[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+               static_cast<char>('0' + frac % 10)};
+  out.append(d, 4);
+}
+// The characters of a JSON string (without the quotes).
+void add_escaped(std::string& out, const char* s) {
+  if (s == nullptr) return;
+  for (;;) {
+    const char* run = s;  // the longest run that needs no escape, in one append
+    while (*s != '\0' && *s != '"' && *s != '\\' && static_cast<unsigned char>(*s) >= 0x20) ++s;
+    out.append(run, s);
+    if (*s == '\0') return;
+    unsigned char c = static_cast<unsigned char>(*s++);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static const char hex[] = "0123456789abcdef";
+      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(esc, 6);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+}
+void add_quoted(std::string& out, const char* s) {
+  out += '"';
+  add_escaped(out, s);
+  out += '"';
+}
 
 class writer {
  public:
@@ -142,114 +190,109 @@ class writer {
   void finish(std::int64_t t_end);
 
  private:
-  void put(const char* text, std::size_t n) {
-    if (error == 0 && std::fwrite(text, 1, n, file) != n) error = errno ? errno : EIO;
+  void flush() {
+    if (error == 0 && !out_.empty() && std::fwrite(out_.data(), 1, out_.size(), file) != out_.size())
+      error = errno ? errno : EIO;
+    out_.clear();
   }
-  void put(const std::string& s) { put(s.data(), s.size()); }
-  void event_line(const char* name, const char* ph, std::int64_t ts, std::uint32_t pid,
-                  std::int64_t tid, const std::string& args);
-  void slice(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool begin, std::uint8_t what,
-             std::uint64_t g, const std::string& args);
-  void name_track(std::uint32_t pid, std::int64_t tid, const buffer& b, std::int32_t p);
+  // An event up to its arguments: named `name`, or "G<g>" if g != 0.
+  void head(const char* name, std::uint64_t g, char ph, std::int64_t ts, std::uint32_t pid,
+            std::int64_t tid);
+  // Arguments: key(...) then the value, then close(true); close(false) if none.
+  void key(const char* k, bool first) {
+    out_ += first ? ",\"args\":{\"" : ",\"";
+    out_ += k;
+    out_ += "\":";
+  }
+  void close(bool had_args) {
+    out_ += had_args ? "}}" : "}";
+    if (out_.size() >= (1u << 20)) flush();
+  }
+  // A slice edge (B or E) on a track; the caller adds arguments and closes.
+  void edge_head(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool begin,
+                 std::uint8_t what, std::uint64_t g);
+  // The track's state, its metadata written the first time it is seen.
+  track& track_for(std::uint32_t pid, std::int64_t tid, const buffer* b, std::int32_t p);
 
   std::map<std::pair<std::uint32_t, std::int64_t>, track> tracks_;
   std::map<std::uint32_t, bool> processes_;
+  std::pair<std::uint32_t, std::int64_t> last_key_{0, -1};
+  track* last_track_ = nullptr;
   bool first_line_ = true;
-  std::string line_;
+  std::string out_;
 };
 
-std::string ts_text(std::int64_t rel_ns) {
-  if (rel_ns < 0) rel_ns = 0;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(rel_ns / 1000),
-                static_cast<long long>(rel_ns % 1000));
-  return buf;
-}
-
-std::string json_string(const char* s) {
-  std::string out = "\"";
-  for (; s != nullptr && *s != '\0'; ++s) {
-    unsigned char c = static_cast<unsigned char>(*s);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-// Concatenation by append (g++ 12 -O3 warns falsely (-Wrestrict) about
-// "literal" + std::string).
-void append_one(std::string& out, const char* s) { out += s; }
-void append_one(std::string& out, const std::string& s) { out += s; }
-template <class I>
-  requires std::is_integral_v<I>
-void append_one(std::string& out, I v) {
-  out += std::to_string(v);
-}
-template <class... A>
-std::string cat(const A&... a) {
-  std::string out;
-  (append_one(out, a), ...);
-  return out;
-}
-
-std::string gname(std::uint64_t g) { return cat("G", g); }
-
-void writer::event_line(const char* name, const char* ph, std::int64_t ts, std::uint32_t pid,
-                        std::int64_t tid, const std::string& args) {
-  line_.clear();
-  line_ += first_line_ ? "\n" : ",\n";
+void writer::head(const char* name, std::uint64_t g, char ph, std::int64_t ts, std::uint32_t pid,
+                  std::int64_t tid) {
+  out_ += first_line_ ? "\n{\"name\":\"" : ",\n{\"name\":\"";
   first_line_ = false;
-  line_ += "{\"name\":";
-  line_ += json_string(name);
-  line_ += ",\"ph\":\"";
-  line_ += ph;
-  line_ += "\"";
-  if (ph[0] == 'i') line_ += ",\"s\":\"t\"";
-  if (ph[0] != 'M') {
-    line_ += ",\"ts\":";
-    line_ += ts_text(ts - t0);
+  if (g != 0) {
+    out_ += 'G';
+    add_u(out_, g);
+  } else {
+    add_escaped(out_, name);
   }
-  line_ += cat(",\"pid\":", pid, ",\"tid\":", tid);
-  if (!args.empty()) line_ += cat(",\"args\":{", args, "}");
-  line_ += "}";
-  put(line_);
+  out_ += "\",\"ph\":\"";
+  out_ += ph;
+  out_ += '"';
+  if (ph == 'i') out_ += ",\"s\":\"t\"";
+  if (ph != 'M') {
+    out_ += ",\"ts\":";
+    add_us(out_, ts - t0);
+  }
+  out_ += ",\"pid\":";
+  add_u(out_, pid);
+  out_ += ",\"tid\":";
+  add_i(out_, tid);
 }
 
-void writer::name_track(std::uint32_t pid, std::int64_t tid, const buffer& b, std::int32_t p) {
+track& writer::track_for(std::uint32_t pid, std::int64_t tid, const buffer* b, std::int32_t p) {
+  std::pair<std::uint32_t, std::int64_t> k{pid, tid};
+  if (last_track_ != nullptr && k == last_key_) return *last_track_;
+  auto [it, fresh] = tracks_.try_emplace(k);
+  last_key_ = k;
+  last_track_ = &it->second;
+  if (!fresh) return it->second;
   if (!processes_[pid]) {
     processes_[pid] = true;
-    std::string pname = pid == 0 ? "no runtime" : cat("goro runtime ", pid);
-    event_line("process_name", "M", 0, pid, 0, cat("\"name\":", json_string(pname.c_str())));
+    head("process_name", 0, 'M', 0, pid, 0);
+    key("name", true);
+    if (pid == 0) {
+      add(out_, "\"no runtime\"");
+    } else {
+      add(out_, "\"goro runtime ");
+      add_u(out_, pid);
+      out_ += '"';
+    }
+    close(true);
   }
-  track& t = tracks_[{pid, tid}];
-  if (t.named) return;
-  t.named = true;
-  std::string tname;
+  head("thread_name", 0, 'M', 0, pid, tid);
+  key("name", true);
+  out_ += '"';
   if (p >= 0) {
-    tname = cat("P", p);
+    out_ += 'P';
+    add_i(out_, p);
   } else {
-    const char* label = b.label != nullptr ? b.label : "thread";
-    tname = cat(label, " (thread ", b.thread_no,
-                b.label != nullptr && std::strcmp(b.label, "M") == 0 ? ", no P)" : ")");
+    const char* label = b != nullptr && b->label != nullptr ? b->label : "thread";
+    add_escaped(out_, label);
+    add(out_, " (thread ");
+    add_u(out_, b != nullptr ? b->thread_no : 0);
+    add(out_, std::strcmp(label, "M") == 0 ? ", no P)" : ")");
   }
-  event_line("thread_name", "M", 0, pid, tid, cat("\"name\":", json_string(tname.c_str())));
-  event_line("thread_sort_index", "M", 0, pid, tid, cat("\"sort_index\":", tid));
+  out_ += '"';
+  close(true);
+  head("thread_sort_index", 0, 'M', 0, pid, tid);
+  key("sort_index", true);
+  add_i(out_, tid);
+  close(true);
+  return it->second;
 }
 
-void writer::slice(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool begin,
-                   std::uint8_t what, std::uint64_t g, const std::string& args) {
+void writer::edge_head(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool begin,
+                       std::uint8_t what, std::uint64_t g) {
   static const char* const names[] = {nullptr, "idle", "no P (spare)"};
-  std::string name = what == 0 ? gname(g) : names[what];
-  event_line(name.c_str(), begin ? "B" : "E", ts, pid, tid, args);
-  track& t = tracks_[{pid, tid}];
+  track& t = track_for(pid, tid, nullptr, -1);  // known: its metadata is out
+  head(names[what], what == 0 ? g : 0, begin ? 'B' : 'E', ts, pid, tid);
   edge e{ts, begin, what, g};
   // Ties: a switch writes E then B at one time; the E is the earlier edge.
   if (t.first.ts < 0 || ts < t.first.ts) t.first = e;
@@ -257,66 +300,108 @@ void writer::slice(std::uint32_t pid, std::int64_t tid, std::int64_t ts, bool be
 }
 
 void writer::write_buffer(const buffer& b) {
-  std::string args;
   for (std::uint32_t i = 0; i < b.n; ++i) {
     const event& e = b.ev[i];
     std::int64_t tid = e.p >= 0 ? e.p : thread_track_base + std::int64_t{b.thread_no};
-    name_track(e.pid, tid, b, e.p);
+    track_for(e.pid, tid, &b, e.p);
     switch (e.k) {
       case kind::create:
-        args = cat("\"g\":", e.a, ",\"parent\":", e.b);
-        event_line("go create", "i", e.ts, e.pid, tid, args);
+        head("go create", 0, 'i', e.ts, e.pid, tid);
+        key("g", true);
+        add_u(out_, e.a);
+        key("parent", false);
+        add_u(out_, e.b);
+        close(true);
         break;
       case kind::switch_: {
         if (e.a != 0 && e.p >= 0) {
           static const char* const why[] = {"switch", "block", "yield", "yield", "exit"};
-          const char* end = e.flag < 5 ? why[e.flag] : "switch";
-          args = cat("\"end\":", json_string(end));
-          if (e.s != nullptr) args += cat(",\"reason\":", json_string(e.s));
-          slice(e.pid, tid, e.ts, false, 0, e.a, args);
+          edge_head(e.pid, tid, e.ts, false, 0, e.a);
+          key("end", true);
+          add_quoted(out_, e.flag < 5 ? why[e.flag] : "switch");
           if (e.s != nullptr) {
-            event_line("block", "i", e.ts, e.pid, tid,
-                       cat("\"g\":", e.a, ",\"reason\":", json_string(e.s)));
+            key("reason", false);
+            add_quoted(out_, e.s);
+          }
+          close(true);
+          if (e.s != nullptr) {
+            head("block", 0, 'i', e.ts, e.pid, tid);
+            key("g", true);
+            add_u(out_, e.a);
+            key("reason", false);
+            add_quoted(out_, e.s);
+            close(true);
           }
         }
-        if (e.b != 0 && e.p >= 0) slice(e.pid, tid, e.ts, true, 0, e.b, cat("\"g\":", e.b));
+        if (e.b != 0 && e.p >= 0) {
+          edge_head(e.pid, tid, e.ts, true, 0, e.b);
+          key("g", true);
+          add_u(out_, e.b);
+          close(true);
+        }
         break;
       }
       case kind::ready:
-        args = cat("\"g\":", e.a, ",\"by\":");
-        args += e.b != 0 ? std::to_string(e.b) : json_string(e.s != nullptr ? e.s : "thread");
-        event_line("unblock", "i", e.ts, e.pid, tid, args);
+        head("unblock", 0, 'i', e.ts, e.pid, tid);
+        key("g", true);
+        add_u(out_, e.a);
+        key("by", false);
+        if (e.b != 0) add_u(out_, e.b);
+        else add_quoted(out_, e.s != nullptr ? e.s : "thread");
+        close(true);
         break;
       case kind::blocking:
-        event_line(e.flag ? "blocking enter" : "blocking exit", "i", e.ts, e.pid, tid,
-                   cat("\"g\":", e.a));
+        head(e.flag ? "blocking enter" : "blocking exit", 0, 'i', e.ts, e.pid, tid);
+        key("g", true);
+        add_u(out_, e.a);
+        close(true);
         break;
       case kind::retake:
-        slice(e.pid, tid, e.ts, false, 0, e.a, "\"end\":\"retake\"");
-        event_line("retake", "i", e.ts, e.pid, tid,
-                   cat("\"g\":", e.a, ",\"blocking\":", e.flag ? "true" : "false"));
+        edge_head(e.pid, tid, e.ts, false, 0, e.a);
+        key("end", true);
+        add(out_, "\"retake\"");
+        close(true);
+        head("retake", 0, 'i', e.ts, e.pid, tid);
+        key("g", true);
+        add_u(out_, e.a);
+        key("blocking", false);
+        add(out_, e.flag ? "true" : "false");
+        close(true);
         break;
       case kind::steal:
-        event_line("steal", "i", e.ts, e.pid, tid,
-                   cat("\"from\":\"P", e.a, "\",\"n\":", e.b, ",\"runnext\":",
-                       e.flag ? "true" : "false"));
+        head("steal", 0, 'i', e.ts, e.pid, tid);
+        key("from", true);
+        add(out_, "\"P");
+        add_u(out_, e.a);
+        out_ += '"';
+        key("n", false);
+        add_u(out_, e.b);
+        key("runnext", false);
+        add(out_, e.flag ? "true" : "false");
+        close(true);
         break;
       case kind::idle:
-        slice(e.pid, tid, e.ts, e.flag != 0, 1, 0, "");
-        break;
       case kind::spare:
-        slice(e.pid, tid, e.ts, e.flag != 0, 2, 0, "");
+        edge_head(e.pid, tid, e.ts, e.flag != 0, e.k == kind::idle ? 1 : 2, 0);
+        close(false);
         break;
       case kind::timer:
-        event_line("timer fire", "i", e.ts, e.pid, tid,
-                   cat("\"late_us\":", ts_text(static_cast<std::int64_t>(e.a))));
+        head("timer fire", 0, 'i', e.ts, e.pid, tid);
+        key("late_us", true);
+        add_us(out_, static_cast<std::int64_t>(e.a));
+        close(true);
         break;
       case kind::netpoll:
-        event_line("netpoll", "i", e.ts, e.pid, tid,
-                   cat("\"events\":", e.a, ",\"blocking\":", e.b ? "true" : "false"));
+        head("netpoll", 0, 'i', e.ts, e.pid, tid);
+        key("events", true);
+        add_u(out_, e.a);
+        key("blocking", false);
+        add(out_, e.b ? "true" : "false");
+        close(true);
         break;
     }
   }
+  flush();
 }
 
 void writer::run() {
@@ -337,15 +422,26 @@ void writer::run() {
 }
 
 void writer::finish(std::int64_t t_end) {
-  for (auto& [key, t] : tracks_) {
+  for (auto& [k, t] : tracks_) {
     edge first = t.first, last = t.last;
-    if (first.ts >= 0 && !first.begin)
-      slice(key.first, key.second, t0, true, first.what, first.g, "\"started\":\"before the trace\"");
-    if (last.ts >= 0 && last.begin)
-      slice(key.first, key.second, t_end, false, last.what, last.g, "\"end\":\"trace stopped\"");
+    if (first.ts >= 0 && !first.begin) {
+      edge_head(k.first, k.second, t0, true, first.what, first.g);
+      key("started", true);
+      add(out_, "\"before the trace\"");
+      close(true);
+    }
+    if (last.ts >= 0 && last.begin) {
+      edge_head(k.first, k.second, t_end, false, last.what, last.g);
+      key("end", true);
+      add(out_, "\"trace stopped\"");
+      close(true);
+    }
   }
-  put(cat("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"goro::trace\",",
-          "\"dropped_events\":", dropped, "}}\n"));
+  add(out_, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"goro::trace\",");
+  add(out_, "\"dropped_events\":");
+  add_u(out_, dropped);
+  add(out_, "}}\n");
+  flush();
 }
 
 // --- recorders and the session -------------------------------------------------
@@ -536,8 +632,12 @@ void start(const std::string& path) {
   std::lock_guard api(api_mu);
   if (session != nullptr) throw std::logic_error("goro::trace::start: a trace is already being recorded");
   FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr)
-    throw std::system_error(errno, std::generic_category(), cat("goro::trace::start: ", path));
+  if (f == nullptr) {
+    int err = errno;
+    std::string what = "goro::trace::start: ";
+    what += path;
+    throw std::system_error(err, std::generic_category(), what);
+  }
   auto w = std::make_unique<writer>();
   w->file = f;
   std::fputs("{\"traceEvents\":[", f);
