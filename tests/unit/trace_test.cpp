@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -174,6 +176,7 @@ struct trace_summary {
   std::set<std::string> track_names;           // thread_name metadata
   std::set<std::uint64_t> created;             // goroutines with a "go create"
   std::set<std::uint64_t> ran;                 // goroutines with a run slice
+  std::set<std::string> reasons;               // wait reasons of "block" events
   std::size_t events = 0;
 };
 
@@ -250,6 +253,11 @@ trace_summary check_trace(const std::string& path, bool from_start = true) {
       EXPECT_TRUE(dur != nullptr && dur->k == jv::num_v && dur->num >= 0) << "event " << i;
     } else if (ph->str != "i") {
       ADD_FAILURE() << "event " << i << ": unexpected phase " << ph->str;
+    }
+    if (name->str == "block") {
+      const jv* args = ev.get("args");
+      const jv* r = args != nullptr ? args->get("reason") : nullptr;
+      if (r != nullptr && r->k == jv::str_v) sum.reasons.insert(r->str);
     }
     if (name->str == "go create") {
       std::uint64_t g = num_arg(ev, "g");
@@ -428,6 +436,34 @@ TEST(Trace, ForeignThreadsAndSpawnStorm) {
       goro::config{.procs = 2});
   trace_summary sum = check_trace(path);
   EXPECT_GE(sum.created.size(), 200u);
+  std::remove(path.c_str());
+}
+
+// procs = 1: a goroutine blocks reading a socket before main writes to it,
+// so it can only be readied by the network poller.
+TEST(Trace, NetworkPollerReadies) {
+  std::string path = temp_path("netpoll");
+  goro::trace::start(path);
+  goro::run(
+      [] {
+        auto ln = goro::net::listen("tcp", "127.0.0.1:0");
+        goro::net::conn client = goro::net::dial("tcp", ln.addr());
+        goro::net::conn server = ln.accept();
+        auto reading = goro::make_chan<int>();
+        auto got = goro::make_chan<std::size_t>();
+        goro::go([&server, reading, got] {
+          reading.send(1);  // main runs again only once this goroutine parks
+          std::array<char, 4> buf{};
+          got.send(server.read(std::span<char>(buf)));
+        });
+        reading.recv();
+        client.write("ping");
+        EXPECT_EQ(got.recv(), 4u);
+      },
+      goro::config{.procs = 1});
+  trace_summary sum = check_trace(path);
+  EXPECT_TRUE(sum.names.count("netpoll"));
+  EXPECT_TRUE(sum.reasons.count("IO wait"));
   std::remove(path.c_str());
 }
 
