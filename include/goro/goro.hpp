@@ -12,4 +12,5 @@
 #include "goro/semaphore.hpp"
 #include "goro/sync.hpp"
 #include "goro/time.hpp"
+#include "goro/trace.hpp"
 #include "goro/wait_group.hpp"

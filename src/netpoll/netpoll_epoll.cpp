@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "debug/sanitizer.hpp"  // GORO_TSAN
+#include "debug/trace.hpp"
 #include "netpoll/backend.hpp"
 #include "netpoll/netpoll.hpp"
 
@@ -98,6 +99,7 @@ bool backend_poll(std::int64_t delay_ns, g_list& readied) {
   int n = wait_for_events(events, 128, delay_ns);
   last_poll.store(nanotime(), std::memory_order_relaxed);
   if (n < 0) return false;  // EINTR
+  if (n > 0) tr::netpoll(n, delay_ns);
   bool interrupted = false;
   for (int i = 0; i < n; ++i) {
     auto* pd = static_cast<poll_desc*>(events[i].data.ptr);

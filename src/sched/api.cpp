@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "debug/crash.hpp"
+#include "debug/trace.hpp"
 #include "goro/runtime.hpp"
 #include "sched/sched.hpp"
 
@@ -44,6 +45,7 @@ int run_main(const config& cfg, int (*body)(void*), void* arg) {
   runtime rt(cfg);
   set_current_runtime(&rt);
   int code = rt.run(body, arg);
+  tr::runtime_ended();  // every thread of rt has exited: their events are in
   set_current_runtime(nullptr);
   return code;
 }

@@ -19,6 +19,7 @@
 
 #include "arch/context.hpp"
 #include "debug/crash.hpp"
+#include "debug/trace.hpp"
 #include "os/futex.hpp"
 #include "os/membarrier.hpp"
 #include "netpoll/netpoll.hpp"
@@ -227,6 +228,7 @@ std::int64_t runtime::goroutines() const {
 
 void runtime::mstart(M* m) {
   tls_m = m;
+  tr::name_thread("M");
   m->eh_globals = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
   pthread_attr_t attr;
   void* stack_addr = nullptr;
@@ -356,6 +358,7 @@ void runtime::free_unstarted_g(G* g) noexcept {
 }
 
 void runtime::start_g(G* g) {
+  tr::go_create(g);
   g->status.store(gstatus::runnable, std::memory_order_relaxed);
   M* m = enter_runtime(true);
   if (P* p = m != nullptr ? m->p : nullptr) {
@@ -397,6 +400,7 @@ void runtime::prepare_first_run(P* p, G* g) {
 [[gnu::always_inline]] inline M* runtime::switch_to(M* m, G* from, G* to, bool from_dies) {
   if (!from->is_g0 && !from_dies && !stack_intact(from->stk, __builtin_frame_address(0)))
     stack_overflow(from);
+  tr::go_switch(m, from, to);
   if (P* p = m->p) p->switches.store(p->switches.load(std::memory_order_relaxed) + 1,
                                      std::memory_order_relaxed);
   m->curg = to;
@@ -642,6 +646,7 @@ void runtime::exit_current() {
 }
 
 void runtime::ready(G* g) {
+  tr::go_ready(g);
   g->status.store(gstatus::runnable, std::memory_order_relaxed);
   M* m = enter_runtime(true);
   if (P* p = m != nullptr ? m->p : nullptr) {
@@ -675,8 +680,10 @@ M* runtime::yield_without_p(M* m) {
 }
 
 void runtime::blocking_enter() noexcept {
-  if (M* m = this_m(); m != nullptr && m->rt == this && !m->curg->is_g0)
+  if (M* m = this_m(); m != nullptr && m->rt == this && !m->curg->is_g0) {
+    tr::blocking(true);
     m->in_blocking.store(true, std::memory_order_relaxed);
+  }
 }
 
 void runtime::blocking_exit() noexcept {
@@ -684,6 +691,7 @@ void runtime::blocking_exit() noexcept {
   if (m == nullptr || m->rt != this || m->curg->is_g0) return;
   m->in_blocking.store(false, std::memory_order_relaxed);
   leave_runtime(enter_runtime(true));  // continue only where there is a P
+  tr::blocking(false);
 }
 
 bool runtime::has_waiting_work(P* p, std::int64_t now) {
@@ -698,6 +706,7 @@ bool runtime::try_retake(P* p, M* m) {
     m->retake.store(0, std::memory_order_release);
     return false;
   }
+  tr::retake(p, m);
   m->retake.store(2, std::memory_order_release);
   start_m(p);
   return true;
@@ -735,6 +744,7 @@ G* runtime::poll_network(P* p) {
   netpoll(0, readied);
   G* first = readied.pop_front();
   if (first == nullptr) return next_local(p);
+  tr::go_ready(first);
   first->status.store(gstatus::runnable, std::memory_order_relaxed);
   inject(readied);
   return first;
@@ -746,8 +756,10 @@ G* runtime::poll_network(P* p) {
 // thread without a P, e.g. sysmon).
 void runtime::inject(g_list& batch) {
   if (batch.size == 0) return;
-  for (G* g = batch.head; g != nullptr; g = g->schedlink)
+  for (G* g = batch.head; g != nullptr; g = g->schedlink) {
+    tr::go_ready(g);
     g->status.store(gstatus::runnable, std::memory_order_relaxed);
+  }
   M* m = enter_runtime(false);
   P* p = m != nullptr ? m->p : nullptr;
   std::int32_t to_global = batch.size;
@@ -819,14 +831,19 @@ bool runtime::wait_for_p(M* m) {
     m->spare = true;
     spare_ms_.push_back(m);
   }
+  tr::spare(true);
   for (;;) {
     if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
       os::futex_wait(&m->wake_word, 0);
     std::lock_guard lock(idle_mutex_);
-    if (!m->spare) return true;  // start_m gave it a P
+    if (!m->spare) {  // start_m gave it a P
+      tr::spare(false);
+      return true;
+    }
     if (stopping_.load(std::memory_order_relaxed)) {
       std::erase(spare_ms_, m);
       m->spare = false;
+      tr::spare(false);
       return false;
     }
   }
@@ -838,12 +855,22 @@ void runtime::sysmon() {
     std::uint64_t switches = 0;
     std::int64_t since = 0;
   };
+  tr::name_thread("sysmon");
   std::vector<watch> seen(ps_.size());
   std::int64_t delay = sysmon_min_delay_ns;
   int quiet_ticks = 0;
+  const std::int64_t started = nanotime();
+  std::int64_t next_schedtrace = started + schedtrace_ns_;
   while (sysmon_stop_.load(std::memory_order_acquire) == 0) {
-    os::futex_wait(&sysmon_stop_, 0, delay);
+    // GORO_SCHEDTRACE: never sleep past the next line.
+    std::int64_t wait = delay;
+    if (schedtrace_ns_ > 0) wait = std::clamp(next_schedtrace - nanotime(), std::int64_t{1000}, delay);
+    os::futex_wait(&sysmon_stop_, 0, wait);
     std::int64_t now = nanotime();
+    if (schedtrace_ns_ > 0 && now >= next_schedtrace) {
+      schedtrace(now - started);
+      next_schedtrace = now + schedtrace_ns_;
+    }
     bool retook = false;
     for (std::size_t i = 0; i < ps_.size(); ++i) {
       P* p = ps_[i].get();
@@ -932,7 +959,10 @@ G* runtime::steal_work(M* m) {
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
       P* victim = ps_[steal_order_.at(seed, i)].get();
       if (victim == self) continue;
-      if (G* g = self->runq.steal_from(victim->runq)) return g;
+      if (G* g = self->runq.steal_from(victim->runq)) {
+        tr::steal(self, victim, false);
+        return g;
+      }
       if (!last_round) continue;
       // The victim probably runs its runnext very soon (a hand-off in
       // progress): give it a moment (Go waits 3 us) before taking it.
@@ -940,8 +970,10 @@ G* runtime::steal_work(M* m) {
       if (next == nullptr) continue;
       for (int spin = 0; spin < 200 && victim->runnext.load(std::memory_order_relaxed) == next; ++spin)
         cpu_relax();
-      if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire))
+      if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) {
+        tr::steal(self, victim, true);
         return next;
+      }
     }
   }
   return nullptr;
@@ -1180,7 +1212,11 @@ G* runtime::find_runnable(M* m) {
     // registering as idle (see add_timer).
     std::int64_t timeout = idle_timeout_ns();
     if (timeout < 0) check_dead();
-    if (timeout != 0) sleep_idle(m, timeout);
+    if (timeout != 0) {
+      tr::idle(true);
+      sleep_idle(m, timeout);
+      tr::idle(false);
+    }
     m->wake_word.store(0, std::memory_order_relaxed);
     // Woken by wakep() (spinning == true, nmspinning counted) or by shutdown.
     std::lock_guard lock(idle_mutex_);

@@ -297,9 +297,14 @@ class runtime {
   G* poll_network(P* p);
   void inject(g_list& batch);
   bool wake_idle_m();
+  // GORO_SCHEDTRACE (debug/schedtrace.cpp): the interval read at
+  // construction (0: off), and one line of Go's schedtrace on stderr.
+  static std::int64_t schedtrace_interval_ns();
+  void schedtrace(std::int64_t uptime_ns);
 
   config cfg_;
   const std::uint64_t id_;
+  const std::int64_t schedtrace_ns_ = schedtrace_interval_ns();
   stack_pool stacks_;
   std::vector<std::unique_ptr<P>> ps_;
   std::mutex ms_mutex_;

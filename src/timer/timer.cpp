@@ -4,6 +4,8 @@
 #include <chrono>
 #include <mutex>
 
+#include "debug/trace.hpp"
+
 namespace goro::detail {
 
 std::int64_t nanotime() noexcept {
@@ -101,6 +103,7 @@ int timer_heap::run_due(std::int64_t now) {
   std::lock_guard guard(lock);
   while (!items.empty() && items.front().when <= now) {
     timer* t = items.front().t;
+    tr::timer_fire(items.front().when, now);
     if (t->period > 0) {
       // Re-arm, dropping the ticks missed: the phase is kept.
       std::int64_t missed = (now - t->when) / t->period;
