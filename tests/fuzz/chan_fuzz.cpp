@@ -2,7 +2,7 @@
 // every outcome checked against a sequential model of Go's channel semantics.
 //
 // The input decodes into a program (decode() below): 1-3 channels (capacity
-// 0-3, some nil), 1-4 worker goroutines, and up to 48 operations, each owned
+// 0-3, some nil), 1-4 worker goroutines, procs 1 or 2, and up to 48 operations, each owned
 // by one worker: send, recv, try_send, try_recv, close, len/cap, and select
 // over 1-3 cases with or without default. The driver (the main goroutine)
 // runs the operations one at a time in the input's order: it hands op j to its
@@ -12,8 +12,10 @@
 // done: the value received (values are unique), closed, "send on closed
 // channel", try results, len and cap, and which earlier parked ops it must have
 // completed (FIFO queues of parked senders and receivers per channel), which
-// the driver waits for and checks too. A select with several ready cases may
-// choose any of them; the model follows the one chosen. A worker with a parked
+// the driver waits for and checks too (in a "lazy" program only before that
+// worker's next op, so woken goroutines resume while later ops run). A select
+// with several ready cases may choose any of them; the model follows the one
+// chosen. A worker with a parked
 // op gets no new op until the op completes (its later ops are skipped).
 //
 // At the end the driver closes every channel (waking every parked op, which
@@ -98,6 +100,9 @@ struct program {
   int caps[max_chans] = {};
   bool nil[max_chans] = {};
   int nworkers = 1;
+  // Deferred wakeup checks: the driver does not wait for the ops an op
+  // completes before it issues the next one (see check_wakes).
+  bool lazy = false;
   std::vector<op> ops;
 };
 
@@ -114,6 +119,7 @@ program decode(const std::uint8_t* data, std::size_t size) {
   p.procs = 1 + (h & 1);
   p.nchans = 1 + (h >> 1) % 3;
   p.nworkers = 1 + (h >> 3) % 4;
+  p.lazy = ((h >> 5) & 1) != 0;
   for (int i = 0; i < p.nchans; ++i) {
     std::uint8_t b = next();
     p.caps[i] = b % 4;
@@ -143,7 +149,7 @@ program decode(const std::uint8_t* data, std::size_t size) {
 }
 
 std::string describe(const program& p) {
-  std::string s = cat("procs=", p.procs, " workers=", p.nworkers, "\n");
+  std::string s = cat("procs=", p.procs, " workers=", p.nworkers, p.lazy ? " lazy\n" : "\n");
   for (int i = 0; i < p.nchans; ++i)
     s += p.nil[i] ? cat("  c", i, " nil\n") : cat("  c", i, " cap ", p.caps[i], "\n");
   for (std::size_t j = 0; j < p.ops.size(); ++j) {
@@ -337,7 +343,7 @@ struct model_chan {
 };
 
 struct wake {
-  int worker;
+  int worker = -1;
   std::vector<alt> alts;
 };
 
@@ -534,6 +540,7 @@ class driver {
       trace_ += cat("\n  op ", j, ": skipped (w", w, " parked)");
       return;
     }
+    settle(w);  // its previous op, if completed by another's, must have completed as said
     st_.cmds[static_cast<std::size_t>(w)].send(j);
     bool blocked = false;
     wait_until([&] {
@@ -652,23 +659,18 @@ class driver {
     expect(matches(r, a, true), where, ": got ", show(r), ", want ", show(a));
   }
 
-  // Every op the model says completed must complete with an acceptable outcome.
+  // Every op the model says completed must complete with an acceptable
+  // outcome. Its outcome was fixed when its partner came (the value handed
+  // over, "closed", a panic), so a lazy program checks it only before its
+  // worker gets its next op, or at the end: meanwhile the woken goroutine
+  // resumes (a select unlinking its other waiters) while the driver goes on
+  // with other ops on the same channels.
   void check_wakes(const std::vector<wake>& wakes) {
     for (const wake& wk : wakes) {
       const int w = wk.worker;
-      const int j = st_.started[w].load(std::memory_order_acquire);
-      wait_until([&] { return st_.done[w].load(std::memory_order_acquire) == j; },
-                 "parked op ", j, " of w", w, " to complete");
-      const result& r = st_.results[static_cast<std::size_t>(j)];
-      const bool is_select = p_.ops[static_cast<std::size_t>(j)].kind == op_kind::select;
-      bool ok = false;
-      std::string want;
-      for (const alt& a : wk.alts) {
-        ok |= matches(r, a, is_select);
-        want += cat(" ", show(a));
-      }
-      trace_ += cat("\n    woke op ", j, ": ", show(r));
-      expect(ok, "woken op ", j, ": got ", show(r), ", want one of", want);
+      pending_[w] = wk;
+      pending_op_[w] = st_.started[w].load();
+      if (!p_.lazy) settle(w);
     }
     // Everything the model has parked is still parked.
     for (int w = 0; w < p_.nworkers; ++w) {
@@ -677,6 +679,23 @@ class driver {
              "op ", m_.wk[w].op_index, " of w", w,
                  " completed but the model has it parked");
     }
+  }
+
+  void settle(int w) {
+    const int j = pending_op_[w];
+    if (j < 0) return;
+    pending_op_[w] = -1;
+    wait_until([&] { return st_.done[w].load() == j; }, "parked op ", j, " of w", w, " to complete");
+    const result& r = st_.results[static_cast<std::size_t>(j)];
+    const bool is_select = p_.ops[static_cast<std::size_t>(j)].kind == op_kind::select;
+    bool ok = false;
+    std::string want;
+    for (const alt& a : pending_[w].alts) {
+      ok |= matches(r, a, is_select);
+      want += cat(" ", show(a));
+    }
+    trace_ += cat("\n    woken op ", j, ": ", show(r));
+    expect(ok, "woken op ", j, ": got ", show(r), ", want one of", want);
   }
 
   void finish() {
@@ -701,6 +720,7 @@ class driver {
       expect(st_.chans[static_cast<std::size_t>(c)].try_recv().status == goro::recv_status::closed,
              "drain c", c, ": want closed after the model's values");
     }
+    for (int w = 0; w < p_.nworkers; ++w) settle(w);
     // Only ops on nil channels stay parked; stop the other workers.
     int live = 0;
     for (int w = 0; w < p_.nworkers; ++w) {
@@ -725,6 +745,8 @@ class driver {
   shared_state& st_;
   model m_;
   std::string trace_;
+  wake pending_[max_workers] = {};
+  int pending_op_[max_workers] = {-1, -1, -1, -1};
 };
 
 }  // namespace

@@ -10,11 +10,13 @@ def find(pred):
     return next(b for b in range(256) if pred(b))
 
 
-def encode(procs, caps, nworkers, ops):
+def encode(procs, caps, nworkers, ops, lazy=0):
     """caps: list of int or None (nil); ops: (worker, kind, ch) or
-    (worker, 'select', [(ch, is_send), ...], has_default)."""
+    (worker, 'select', [(ch, is_send), ...], has_default). lazy: the driver
+    checks an op another op completed only before its worker's next op."""
     n = len(caps)
-    out = [find(lambda h: 1 + (h & 1) == procs and 1 + (h >> 1) % 3 == n and 1 + (h >> 3) % 4 == nworkers)]
+    out = [find(lambda h: 1 + (h & 1) == procs and 1 + (h >> 1) % 3 == n and 1 + (h >> 3) % 4 == nworkers
+                and (h >> 5) & 1 == lazy)]
     for c in caps:
         out.append(0x1C if c is None else c)
     for o in ops:
@@ -61,8 +63,20 @@ SEEDS = {
                                     (1, "select", [(1, 0), (1, 1)], 0), (1, "len_cap", 0)]),
 }
 
+LAZY_SEEDS = {
+    # a select woken through c0 still has a waiter record on c1 until it
+    # resumes: the next sender on c1 must skip it and park
+    "lazy_select": (2, [0, 0], 4, [(0, "select", [(0, 0), (1, 0)], 0), (1, "send", 0), (2, "send", 1),
+                                   (3, "recv", 1), (3, "try_recv", 1), (0, "select", [(0, 1), (1, 1)], 1)]),
+    # a full buffer's parked senders released one by one while earlier ones resume
+    "lazy_buffered": (1, [1], 4, [(0, "send", 0), (1, "send", 0), (2, "send", 0), (3, "recv", 0),
+                                  (3, "recv", 0), (3, "len_cap", 0), (3, "recv", 0), (1, "close", 0),
+                                  (0, "recv", 0)]),
+}
+
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 os.makedirs(here, exist_ok=True)
-for name, (procs, caps, nw, ops) in SEEDS.items():
-    with open(os.path.join(here, f"seed-{name}.bin"), "wb") as f:
-        f.write(encode(procs, caps, nw, ops))
+for lazy, seeds in ((0, SEEDS), (1, LAZY_SEEDS)):
+    for name, (procs, caps, nw, ops) in seeds.items():
+        with open(os.path.join(here, f"seed-{name}.bin"), "wb") as f:
+            f.write(encode(procs, caps, nw, ops, lazy))
