@@ -47,6 +47,7 @@
 #include "sched/sched.hpp"
 
 #ifdef GORO_FUZZ_REPLAY
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -764,17 +765,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 }
 
 #ifdef GORO_FUZZ_REPLAY
-// Replays each file given, or each file of each directory given.
+// Replays each file given, or each file of each directory given, --repeat=N
+// times (default 1; select choices and procs=2 schedules vary between runs).
 int main(int argc, char** argv) {
-  int n = 0;
+  int n = 0, repeat = 1;
   auto replay = [&](const std::filesystem::path& f) {
     std::ifstream in(f, std::ios::binary);
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    ++n;
+    for (int i = 0; i < repeat; ++i) {
+      LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+      ++n;
+    }
   };
   for (int i = 1; i < argc; ++i) {
-    std::filesystem::path p(argv[i]);
+    std::string_view a(argv[i]);
+    if (a.starts_with("--repeat=")) {
+      repeat = std::max(1, std::atoi(argv[i] + 9));
+      continue;
+    }
+    std::filesystem::path p(a);
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::directory_iterator(p))
         if (e.is_regular_file()) replay(e.path());
@@ -783,10 +792,10 @@ int main(int argc, char** argv) {
     }
   }
   if (n == 0) {
-    std::fprintf(stderr, "usage: %s <corpus file or directory>...\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--repeat=N] <corpus file or directory>...\n", argv[0]);
     return 2;
   }
-  std::printf("chan_fuzz: replayed %d inputs, all outcomes as the model says\n", n);
+  std::printf("chan_fuzz: replayed %d runs, all outcomes as the model says\n", n);
   return 0;
 }
 #endif
