@@ -24,8 +24,9 @@
 //              clients checking what comes back
 // A watchdog thread (a plain std::thread, so a stuck scheduler cannot stop
 // it) ends the process with exit status 3 and a message naming the procs
-// value, round and goroutine count if no workload makes progress for S seconds
-// (default 30): a lost wakeup or a hang. A failed invariant exits with 1.
+// value, the round, the goroutine count and the workloads that have not
+// finished if none makes progress for S seconds (default 30): a lost wakeup
+// or a hang. A failed invariant exits with 1.
 // Leaks are LSan's job (scripts/stress.sh runs this under ASan). Exit 0 when
 // everything held.
 #include <algorithm>
@@ -38,6 +39,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <shared_mutex>
@@ -58,7 +60,9 @@ using steady = std::chrono::steady_clock;
 std::atomic<std::uint64_t> g_progress{0};    // bumped by every workload step
 std::atomic<int> g_procs{0};
 std::atomic<long> g_round{0};
-std::atomic<std::int64_t> g_goroutines{0};   // sampled by the main goroutine
+std::atomic<unsigned> g_unfinished{0};       // bit i: workload i of the round still runs
+constexpr const char* workload_names[] = {"spawn", "pipeline", "select", "timers",
+                                          "sync", "context", "errgroup", "net"};
 std::atomic<std::uint32_t> g_seed{1};
 
 void progress() { g_progress.fetch_add(1, std::memory_order_relaxed); }
@@ -407,13 +411,18 @@ void net_workload() {
 
 void round() {
   goro::wait_group wg;
+  unsigned bit = 1;
   auto start = [&](void (*f)()) {
     wg.add(1);
-    goro::go([&wg, f] {
+    g_unfinished.fetch_or(bit);
+    goro::go([&wg, f, bit] {
       f();
+      g_unfinished.fetch_and(~bit);
       wg.done();
     });
+    bit <<= 1;
   };
+  // In the order of workload_names.
   start(spawn_workload);
   start(pipeline_workload);
   start(select_workload);
@@ -481,10 +490,14 @@ int main(int argc, char** argv) {
         last = now;
         last_change = steady::now();
       } else if (steady::now() - last_change > std::chrono::seconds(stall)) {
+        std::string unfinished;
+        for (unsigned i = 0; i < std::size(workload_names); ++i)
+          if (g_unfinished.load() & (1u << i)) unfinished.append(" ").append(workload_names[i]);
         std::fprintf(stderr,
-                     "soak: NO PROGRESS for %lds at procs=%d round %ld (goroutines at the last sample: %lld; "
-                     "a lost wakeup or a hang)\n",
-                     stall, g_procs.load(), g_round.load(), static_cast<long long>(g_goroutines.load()));
+                     "soak: NO PROGRESS for %lds at procs=%d round %ld: a lost wakeup or a hang; "
+                     "%lld goroutines; unfinished workloads:%s\n",
+                     stall, g_procs.load(), g_round.load(), static_cast<long long>(goro::num_goroutine()),
+                     unfinished.empty() ? " none" : unfinished.c_str());
         std::fflush(stderr);
         std::_Exit(3);
       }
@@ -502,7 +515,6 @@ int main(int argc, char** argv) {
           while (steady::now() - t0 < slice) {
             g_round.fetch_add(1);
             round();
-            g_goroutines.store(goro::num_goroutine());
           }
           // Every workload has returned; the last goroutines (after wg.done(),
           // after_func bodies) are finishing.
