@@ -1,22 +1,23 @@
 // Channel fuzzer: random programs of channel operations across goroutines,
-// every outcome checked against a sequential model of Go's channel semantics.
+// every outcome checked against a sequential model of Go's channel semantics
+// (docs/testing.md describes it for users).
 //
 // The input decodes into a program (decode() below): 1-3 channels (capacity
-// 0-3, some nil), 1-4 worker goroutines, procs 1 or 2, and up to 48 operations, each owned
-// by one worker: send, recv, try_send, try_recv, close, len/cap, and select
-// over 1-3 cases with or without default. The driver (the main goroutine)
-// runs the operations one at a time in the input's order: it hands op j to its
-// worker and waits until the op has either completed or parked (the worker's
-// G is in status waiting, read through the scheduler's record: this harness
-// includes goro's private headers). The model then says what the op must have
-// done: the value received (values are unique), closed, "send on closed
-// channel", try results, len and cap, and which earlier parked ops it must have
-// completed (FIFO queues of parked senders and receivers per channel), which
-// the driver waits for and checks too (in a "lazy" program only before that
-// worker's next op, so woken goroutines resume while later ops run). A select
-// with several ready cases may choose any of them; the model follows the one
-// chosen. A worker with a parked
-// op gets no new op until the op completes (its later ops are skipped).
+// 0-3, some nil), 1-4 worker goroutines, procs 1 or 2, and up to 48
+// operations, each owned by one worker: send, recv, try_send, try_recv, close,
+// len/cap, and select over 1-3 cases with or without default. The driver (the
+// main goroutine) runs the operations one at a time in the input's order: it
+// hands op j to its worker and waits until the op has either completed or
+// parked (the worker's G is in status waiting, read through the scheduler's
+// record: this harness includes goro's private headers). The model then says
+// what the op must have done: the value received (values are unique), closed,
+// "send on closed channel", try results, len and cap, and which earlier parked
+// ops it must have completed (FIFO queues of parked senders and receivers per
+// channel), which the driver waits for and checks too (in a "lazy" program
+// only before that worker's next op, so woken goroutines resume while later
+// ops run). A select with several ready cases may choose any of them; the
+// model follows the one chosen. A worker with a parked op gets no new op until
+// the op completes (its later ops are skipped).
 //
 // At the end the driver closes every channel (waking every parked op, which
 // the model checks), drains the buffers (FIFO order checked), checks that only
