@@ -21,7 +21,8 @@
 //   errgroup   a limited group where one task fails and the others see
 //              their context canceled
 //   net        a goroutine-per-connection echo server on loopback and
-//              clients checking what comes back
+//              clients checking what comes back; half of them close with a
+//              reset (SO_LINGER 0), the listener is closed under accept
 // A watchdog thread (a plain std::thread, so a stuck scheduler cannot stop
 // it) ends the process with exit status 3 and a message naming the procs
 // value, the round, the goroutine count and the workloads that have not
@@ -49,6 +50,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include "goro/goro.hpp"
 
@@ -388,7 +391,7 @@ void net_workload() {
   constexpr int nclients = 4, msgs = 20;
   for (int k = 0; k < nclients; ++k) {
     clients.add(1);
-    goro::go([&] {
+    goro::go([&, k] {
       auto r = rng();
       goro::net::conn c = goro::net::dial("tcp", addr);
       for (int m = 0; m < msgs; ++m) {
@@ -399,6 +402,13 @@ void net_workload() {
         check(c.read_full(std::span<char>(in.data(), in.size())), "net: EOF before the echo");
         check(in == out, "net: the echo differs");
         progress();
+      }
+      if (k % 2 == 1) {
+        // Half the clients reset their connection (SO_LINGER 0): the server's
+        // read fails with ECONNRESET, and no TIME_WAIT is left behind.
+        ::linger lg{1, 0};
+        check(::setsockopt(c.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0,
+              "net: setsockopt(SO_LINGER)");
       }
       c.close();
       clients.done();
