@@ -20,6 +20,11 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
   exit 2
 fi
 
+if [[ "$preset" == aarch64 ]]; then
+  echo "stress.sh: the aarch64 preset cross-compiles; run build/aarch64/tests/stress/goro_soak under qemu-aarch64 yourself" >&2
+  exit 2
+fi
+
 case "$preset" in
   debug|release) scripts/deps.sh test ;;
   *)             scripts/deps.sh ci ;;
@@ -37,9 +42,5 @@ case "$preset" in
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" ;;
 esac
 
-if [[ "$preset" == aarch64 ]]; then
-  echo "stress.sh: the aarch64 preset cross-compiles; run build/aarch64/tests/stress/goro_soak under qemu-aarch64 yourself" >&2
-  exit 2
-fi
 echo "stress: $preset, ${seconds}s" >&2
 build/"$preset"/tests/stress/goro_soak --seconds="$seconds" "$@"
