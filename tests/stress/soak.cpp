@@ -15,7 +15,8 @@
 //   timers     after_func (some stopped: fired + stopped == started), a
 //              timer reset and stopped, a ticker
 //   sync       goro::mutex, shared_mutex (readers check the writers' pair
-//              invariant), cond (a bounded queue), wait_group
+//              invariant), cond (a bounded queue), wait_group, semaphore
+//              (never over its size), once, goro::blocking
 //   context    goroutines parked on ctx.done() of a tree canceled at its
 //              root, and on a with_timeout deadline (all of them wake)
 //   errgroup   a limited group where one task fails and the others see
@@ -307,6 +308,36 @@ void sync_workload() {
   }
   cwg.wait();
   check(consumed == qp * items && consumed_sum == produced_sum, "cond: queue lost items");
+  progress();
+
+  // semaphore (weights 1 and 2 of 3: never more than 3 held), once, and
+  // goro::blocking (a short blocking call that may hand the P off).
+  goro::semaphore sem(3);
+  goro::once init;
+  std::atomic<int> held{0}, inits{0}, max_held{0};
+  goro::wait_group swg;
+  for (int i = 0; i < 8; ++i) {
+    swg.add(1);
+    goro::go([&, i] {
+      init.call([&] { inits.fetch_add(1); });
+      const int w = 1 + i % 2;
+      for (int k = 0; k < 50; ++k) {
+        sem.acquire(w);
+        int now = held.fetch_add(w) + w;
+        int seen = max_held.load();
+        while (now > seen && !max_held.compare_exchange_weak(seen, now)) {
+        }
+        if (k % 10 == 0) goro::blocking([] { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
+        else goro::yield();
+        held.fetch_sub(w);
+        sem.release(w);
+      }
+      swg.done();
+    });
+  }
+  swg.wait();
+  check(inits.load() == 1, "once: ran ", inits.load(), " times");
+  check(max_held.load() <= 3, "semaphore: ", max_held.load(), " held at once (size 3)");
   progress();
 }
 
