@@ -5,8 +5,10 @@
 #
 #   core   cmake ninja-build g++ make                    configure and build
 #   test   core + googletest libgtest-dev                 run the tests
-#   ci     test + clang-14 g++-aarch64-linux-gnu qemu-user libc6-dev-arm64-cross
-#                                                         every preset (.ci/run)
+#   ci     test + clang-14 libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user
+#          libc6-dev-arm64-cross                          every preset (.ci/run);
+#                                                         libclang-rt-14-dev: the
+#                                                         sanitizer and libFuzzer runtimes
 #   bench  test + golang-go libbenchmark-dev              bench/compare.sh
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`,
@@ -16,7 +18,7 @@ set -euo pipefail
 
 core=(cmake ninja-build g++ make)
 test=(googletest libgtest-dev)
-ci=(clang-14 g++-aarch64-linux-gnu qemu-user libc6-dev-arm64-cross)
+ci=(clang-14 libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user libc6-dev-arm64-cross)
 bench=(golang-go libbenchmark-dev)
 
 level="${1:-core}"
@@ -25,7 +27,7 @@ case "$level" in
   test)  wanted=("${core[@]}" "${test[@]}") ;;
   ci)    wanted=("${core[@]}" "${test[@]}" "${ci[@]}") ;;
   bench) wanted=("${core[@]}" "${test[@]}" "${bench[@]}") ;;
-  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
   *) echo "usage: $0 [core|test|ci|bench]" >&2; exit 2 ;;
 esac
 
