@@ -23,8 +23,8 @@ runtime& require_runtime() {
 }  // namespace
 
 spawn_slot goroutine_alloc(std::size_t size, std::size_t align, const closure_ops* ops,
-                           const go_options* opts) {
-  G* g = require_runtime().new_g(size, align, ops, opts);
+                           const go_options* opts, std::source_location site) {
+  G* g = require_runtime().new_g(size, align, ops, opts, site);
   return {g, g->closure};
 }
 
@@ -78,7 +78,7 @@ int maxprocs() {
 
 std::uint64_t goid() {
   detail::G* g = detail::current_g();
-  return g ? g->id : 0;
+  return g ? g->id.load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace goro

@@ -12,12 +12,21 @@
 //     is not running (written when it switches out, read when it switches in).
 //   - schedlink: whichever queue or free list holds the G (one at a time).
 //   - closure fields: written by go() before the G is published, read by the G.
-//   - status, wait_reason: atomic, for diagnostics and assertions.
+//   - status: atomic. `waiting` is stored (release) by the post-switch action
+//     of the park, i.e. once the G is off its stack: a dumper that reads
+//     `waiting` (acquire) sees its final sp, wait_reason and wait_since.
+//   - id, parent_id, created_at: written by new_g; atomic (relaxed) because a
+//     goroutine dump reads them from records it cannot stop (running Gs).
+//   - scan: set by a goroutine dump (debug/dump.cpp) while it unwinds this G's
+//     stack; switch_to waits for it to clear before resuming the G. The pair
+//     "switch_to: store status running; load scan" / "dump: store scan;
+//     heavy barrier; load status" is the retake handshake's Dekker pattern.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 
 #include "debug/sanitizer.hpp"
 #include "goro/runtime.hpp"
@@ -42,7 +51,9 @@ struct G {
   // Valid on the first G of a batch in the global run queue only.
   G* batch_next = nullptr;     // the next batch
   G* batch_tail = nullptr;     // the last G of this batch
-  std::uint64_t id = 0;
+  std::atomic<std::uint64_t> id{0};
+  std::atomic<std::uint64_t> parent_id{0};            // 0: started from a plain thread
+  std::atomic<std::source_location> created_at{};     // the go() call (static data)
   const char* wait_reason = nullptr;
   eh_state eh;
   const closure_ops* ops = nullptr;
@@ -57,6 +68,10 @@ struct G {
   std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
   std::uint32_t closure_align = 0;      // alignment of a closure on the heap
   bool is_g0 = false;
+  std::atomic<std::uint8_t> scan{0};    // 1: a dump is reading this G's stack
+  // When the current wait began, in whole seconds of the runtime's coarse
+  // clock (runtime::coarse_seconds, kept by sysmon; no clock read at park).
+  std::uint32_t wait_since = 0;
   sanitizer::fiber_state fiber;
   static constexpr std::size_t inline_closure_size = 48;
   alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
