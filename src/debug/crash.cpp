@@ -101,7 +101,7 @@ void report_deadlock(runtime& rt) noexcept {
   std::fflush(stdout);
   write_str("fatal error: all goroutines are asleep - deadlock!\n");
   if (gotraceback() != traceback_level::none) {
-    std::string dump = format_goroutines(&rt, true, nullptr);
+    std::string dump = format_goroutines(&rt, true, nullptr, /*world_stopped=*/true);
     write_all(dump.data(), dump.size());
   }
   exit_process();

@@ -68,7 +68,10 @@ void append_frames(std::string& s, const std::vector<std::uintptr_t>& pcs) {
       }
       s += "\n\t";
       s += f.file.empty() ? "?" : f.file;
-      if (f.line > 0) s += ":" + std::to_string(f.line);
+      if (f.line > 0) {
+        s += ':';
+        s += std::to_string(f.line);
+      }
       if (!f.inlined) {
         s += " +";
         append_hex(s, f.offset);
@@ -84,7 +87,11 @@ void append_frames(std::string& s, const std::vector<std::uintptr_t>& pcs) {
 }
 
 void append_record(std::string& s, const record& r, std::uint32_t now_sec) {
-  s += "\ngoroutine " + std::to_string(r.id) + " [";
+  // (Appends one piece at a time: g++ 12 -O3 warns (-Wrestrict) on
+  // operator+ chains of literals and std::string.)
+  s += "\ngoroutine ";
+  s += std::to_string(r.id);
+  s += " [";
   switch (r.what) {
     case record::state::running:
     case record::state::running_elsewhere: s += "running"; break;
@@ -92,8 +99,11 @@ void append_record(std::string& s, const record& r, std::uint32_t now_sec) {
     case record::state::waiting:
       s += r.reason != nullptr ? r.reason : "waiting";
       // Go: ", N minutes" once the wait has lasted a minute.
-      if (now_sec >= r.since && now_sec - r.since >= 60)
-        s += ", " + std::to_string((now_sec - r.since) / 60) + " minutes";
+      if (now_sec >= r.since && now_sec - r.since >= 60) {
+        s += ", ";
+        s += std::to_string((now_sec - r.since) / 60);
+        s += " minutes";
+      }
       break;
   }
   s += "]:\n";
@@ -103,10 +113,15 @@ void append_record(std::string& s, const record& r, std::uint32_t now_sec) {
   if (r.site.line() != 0) {
     s += "created by ";
     s += r.site.function_name();
-    if (r.parent != 0) s += " in goroutine " + std::to_string(r.parent);
+    if (r.parent != 0) {
+      s += " in goroutine ";
+      s += std::to_string(r.parent);
+    }
     s += "\n\t";
     s += r.site.file_name();
-    s += ":" + std::to_string(r.site.line()) + "\n";
+    s += ':';
+    s += std::to_string(r.site.line());
+    s += '\n';
   }
 }
 
@@ -148,7 +163,8 @@ traceback_level gotraceback() noexcept {
   return traceback_level::single;
 }
 
-std::string format_goroutines(runtime* rt, bool all, const void* entry_frame) {
+std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
+                              bool world_stopped) {
   if (dumping) return {};
   std::lock_guard lock(dump_mutex);
   dumping = true;
@@ -169,6 +185,11 @@ std::string format_goroutines(runtime* rt, bool all, const void* entry_frame) {
     for (G* g : gs) g->scan.store(1, std::memory_order_relaxed);
     os::heavy_barrier();
     std::uintptr_t pcs[max_traceback_frames];
+#if GORO_TSAN
+    const bool can_walk = true;
+#else
+    const bool can_walk = world_stopped || os::membarrier_usable();
+#endif
     for (G* g : gs) {
       switch (g->status.load(std::memory_order_acquire)) {
         case gstatus::waiting: {
@@ -176,7 +197,7 @@ std::string format_goroutines(runtime* rt, bool all, const void* entry_frame) {
           record r = identity_of(*g, record::state::waiting);
           r.reason = g->wait_reason;
           r.since = g->wait_since;
-          int n = traceback_switched(g->sp, pcs, max_traceback_frames);
+          int n = can_walk ? traceback_switched(g->sp, pcs, max_traceback_frames) : 0;
           r.pcs.assign(pcs, pcs + n);
           records.push_back(std::move(r));
           break;

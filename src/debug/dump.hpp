@@ -9,8 +9,9 @@
 // Safety of reading other goroutines' stacks (see sched/g.hpp: scan): the
 // dumper sets G::scan on every G, runs os::heavy_barrier(), and then walks
 // only the stacks of Gs it sees `waiting` (stored by the park's post-switch,
-// after the G left its stack). switch_to stores `running`, runs
-// os::light_barrier() and waits while scan is set; so a G seen waiting
+// after the G left its stack). switch_to stores `running`, runs a compiler
+// barrier (the light side of os/membarrier.hpp's pair) and waits while scan
+// is set; so a G seen waiting
 // cannot run until the dumper clears its scan (right after walking it). Gs
 // running elsewhere are shown without a stack; runnable ones without one.
 //
@@ -39,7 +40,12 @@ traceback_level gotraceback() noexcept;
 // entry_frame) and, if `all`, of every other goroutine of rt, sorted by id.
 // Each goroutine's block starts with a newline (Go's layout after a panic or
 // fatal error message). Empty if there is nothing to show.
-std::string format_goroutines(runtime* rt, bool all, const void* entry_frame);
+// world_stopped: no goroutine can resume meanwhile (the deadlock report);
+// otherwise other goroutines' stacks are walked only with the scan
+// handshake, which needs membarrier(2) (switch_to pays a compiler barrier
+// only), or under TSan (real fences on both sides).
+std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
+                              bool world_stopped = false);
 
 // switch_to's slow path: waits until a dump has finished with g.
 void wait_for_scan(G* g) noexcept;

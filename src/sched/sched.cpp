@@ -402,8 +402,15 @@ void runtime::prepare_first_run(P* p, G* g) {
   m->curg = to;
   if (!to->is_g0) {
     to->status.store(gstatus::running, std::memory_order_relaxed);
-    // A goroutine dump may be reading to's stack (see g.hpp: scan).
-    os::light_barrier();
+    // A goroutine dump may be reading to's stack (see g.hpp: scan). The
+    // dump's side is os::heavy_barrier(); without membarrier(2) a dump walks
+    // no stack of a running world (debug/dump.cpp), so a compiler barrier
+    // suffices here (TSan: a fence it understands).
+#if GORO_TSAN
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#else
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
     if (to->scan.load(std::memory_order_acquire) != 0) [[unlikely]] wait_for_scan(to);
   }
   // The C++ exception state and errno belong to the goroutine, not the thread.
