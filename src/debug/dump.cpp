@@ -32,7 +32,7 @@ struct record {
   enum class state { running, running_elsewhere, runnable, waiting };
   std::uint64_t id = 0;
   std::uint64_t parent = 0;
-  std::source_location site;
+  const void* site = nullptr;  // see detail::site_of (goro/runtime.hpp)
   state what = state::running;
   const char* reason = nullptr;
   std::uint32_t since = 0;
@@ -110,17 +110,25 @@ void append_record(std::string& s, const record& r, std::uint32_t now_sec) {
   if (r.what == record::state::running_elsewhere)
     s += "\tgoroutine running on other thread; stack unavailable\n";
   append_frames(s, r.pcs);
-  if (r.site.line() != 0) {
+  if (r.site != nullptr) {
+    // { const char* file; const char* function; unsigned line; unsigned column; }
+    struct {
+      const char* file;
+      const char* function;
+      unsigned line;
+      unsigned column;
+    } site;
+    std::memcpy(&site, r.site, sizeof site);
     s += "created by ";
-    s += r.site.function_name();
+    s += site.function;
     if (r.parent != 0) {
       s += " in goroutine ";
       s += std::to_string(r.parent);
     }
     s += "\n\t";
-    s += r.site.file_name();
+    s += site.file;
     s += ':';
-    s += std::to_string(r.site.line());
+    s += std::to_string(site.line);
     s += '\n';
   }
 }

@@ -110,14 +110,26 @@ bool symbolize_dwfl(std::uintptr_t pc, std::vector<symbol_frame>& out) {
   }
   int line = 0;
   const char* file = nullptr;
-  if (Dwfl_Line* l = dwfl_module_getsrc(mod, addr))
-    file = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr);
+  // The compilation unit: through .debug_aranges, or (clang emits none by
+  // default, and libdw before 0.189 does not synthesize them) by asking
+  // each unit whether it covers addr.
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias);
+  if (cu == nullptr) {
+    while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != nullptr)
+      if (dwarf_haspc(cu, addr - bias) > 0) break;
+  }
+  if (cu != nullptr) {
+    if (Dwarf_Line* l = dwarf_getsrc_die(cu, addr - bias)) {
+      file = dwarf_linesrc(l, nullptr, nullptr);
+      dwarf_lineno(l, &line);
+    }
+  }
 
   // Inlined calls at addr: innermost first, each located at the call site
   // recorded in the next one out.
   std::size_t first = out.size();
-  Dwarf_Addr bias = 0;
-  if (Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias)) {
+  if (cu != nullptr) {
     Dwarf_Die* scopes = nullptr;
     int n = dwarf_getscopes(cu, addr - bias, &scopes);
     for (int i = 0; i < n; ++i) {

@@ -26,7 +26,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
 
 #include "debug/sanitizer.hpp"
 #include "goro/runtime.hpp"
@@ -53,7 +52,7 @@ struct G {
   G* batch_tail = nullptr;     // the last G of this batch
   std::atomic<std::uint64_t> id{0};
   std::atomic<std::uint64_t> parent_id{0};            // 0: started from a plain thread
-  std::atomic<std::source_location> created_at{};     // the go() call (static data)
+  std::atomic<const void*> created_at{nullptr};       // the go() call (see detail::site_of)
   const char* wait_reason = nullptr;
   eh_state eh;
   const closure_ops* ops = nullptr;

@@ -188,7 +188,7 @@ int runtime::run(int (*body)(void*), void* arg) {
   install_crash_handlers();
 
   start_ns_ = nanotime();
-  G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr, std::source_location{});
+  G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr, nullptr);
   *static_cast<runtime**>(main_g->closure) = this;
   foreign_created_.fetch_add(1, std::memory_order_relaxed);
   main_g->status.store(gstatus::runnable, std::memory_order_relaxed);
@@ -321,7 +321,7 @@ std::uint64_t runtime::next_goid(P* p) {
 }
 
 G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
-                  const go_options* opts, std::source_location site) {
+                  const go_options* opts, const void* site) {
   M* m = enter_runtime(true);
   P* p = m != nullptr ? m->p : nullptr;
   G* g = gfget(p);

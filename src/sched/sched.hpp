@@ -175,7 +175,7 @@ class runtime {
 
   // --- goroutine lifetime -------------------------------------------------
   G* new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
-           const go_options* opts, std::source_location site);
+           const go_options* opts, const void* site);
   void free_unstarted_g(G* g) noexcept;
   void start_g(G* g);                     // makes a new G runnable
 

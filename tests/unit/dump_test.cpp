@@ -172,4 +172,33 @@ TEST(Dump, FromAThreadThatIsNotAGoroutine) {
 
 TEST(Dump, WithoutARuntimeWritesNothing) { EXPECT_EQ(dump_text(), ""); }
 
+// go() records its call site through a defaulted std::source_location
+// parameter: every call form still compiles and runs, including a plain
+// `goro::go(f);` (which a class template would have made a declaration) and
+// more than 8 arguments (no site recorded then).
+void add_one(std::atomic<int>* n) { ++*n; }
+TEST(Dump, EveryGoCallFormStillWorks) {
+  std::atomic<int> n{0};
+  goro::run(
+      [&n] {
+        goro::wait_group wg;
+        wg.add(5);
+        auto f = [&] { ++n; wg.done(); };
+        goro::go(f);
+        goro::go([&](int a, int b) { n += a + b - 2; wg.done(); }, 1, 2);
+        goro::go(goro::go_options{.stack_size = 64 * 1024}, [&](int a) { n += a; wg.done(); }, 1);
+        goro::go(
+            [&](int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8, int a9) {
+              n += a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 - 8;
+              wg.done();
+            },
+            1, 1, 1, 1, 1, 1, 1, 1, 1);
+        goro::go(goro::go_options{}, [&] { goro::go(add_one, &n); wg.done(); });
+        wg.wait();
+        EXPECT_TRUE(goro_test::yield_until([&] { return n.load() == 5; }));
+      },
+      goro::config{.procs = 1});
+  EXPECT_EQ(n.load(), 5);
+}
+
 }  // namespace
