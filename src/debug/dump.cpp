@@ -195,6 +195,7 @@ std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
     std::uintptr_t pcs[max_traceback_frames];
 #if GORO_TSAN
     const bool can_walk = true;
+    (void)world_stopped;
 #else
     const bool can_walk = world_stopped || os::membarrier_usable();
 #endif

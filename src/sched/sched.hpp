@@ -59,6 +59,13 @@
 // has no thread besides the Ms, sysmon and run()'s caller (another thread
 // could still wake a goroutine, so its presence suppresses the report).
 //
+// Goroutine dumps (debug/dump.hpp): park publishes `waiting` in its
+// post-switch action (once the G is off its stack), and switch_to, after
+// storing `running`, waits while a dump has the G's scan flag set; park
+// also stamps G::wait_since from coarse_seconds_, which sysmon refreshes on
+// every tick (no clock read on the park path). sysmon performs the SIGQUIT
+// dump.
+//
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
 // top of find_runnable (every P's) and in the post-switch of the goroutine
 // that runs next when the one stopping saw a due timer on its P; an idle M

@@ -328,7 +328,8 @@ TEST(Traceback, DeadlockShowsFramesAndCreator) {
   EXPECT_TRUE(has_created_by(blocked, go_line(r))) << blocked << describe(r);
   if (have_symbolizer) {
     EXPECT_TRUE(contains(blocked, "blocked_receiver(goro::chan<int>)\n\t")) << blocked;
-    EXPECT_TRUE(std::regex_search(blocked, std::regex("blocked_receiver[^\n]*\n\t[^\n]*crash_child\\.cpp:[0-9]+ \\+0x")))
+    // file:line +0x<offset> (the line may be inside an inlined callee).
+    EXPECT_TRUE(std::regex_search(blocked, std::regex("blocked_receiver[^\n]*\n\t[^\n]*\\.(cpp|hpp|h):[0-9]+ \\+0x")))
         << blocked;
     EXPECT_TRUE(contains(goroutine_block(r.err, "sync.WaitGroup.Wait"), "park_forever()\n\t")) << describe(r);
   }
@@ -365,6 +366,10 @@ TEST(Traceback, GotracebackNonePrintsNoGoroutine) {
 }
 
 TEST(Traceback, SigquitDumpsEveryGoroutineAndExits2) {
+  // TSan runs a signal handler only when the thread that took the signal
+  // next enters a function it intercepts; goro's threads sleep in raw futex
+  // system calls, so the handler (and the dump) may never run.
+  if (goro_test::tsan) GTEST_SKIP() << "TSan defers signal handlers";
   child_result r = run_child("sigquit_dump");
   ASSERT_FALSE(r.timed_out) << describe(r);
   EXPECT_TRUE(r.exited && r.code == 2) << describe(r);

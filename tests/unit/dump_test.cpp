@@ -65,13 +65,15 @@ TEST(Dump, EveryGoroutineOnceWhileOthersChurn) {
       [&] {
         auto block = goro::make_chan<int>();
         std::atomic<std::uint64_t> known_id{0};
-        goro::wait_group ready;
+        goro::wait_group ready, finished;
         ready.add(1);
+        finished.add(1);
         const int go_line = __LINE__ + 1;
-        goro::go([block, &known_id, &ready] {
+        goro::go([block, &known_id, &ready, &finished] {
           known_id = goro::goid();
           ready.done();
           parked_in_known_function(block);
+          finished.done();
         });
         ready.wait();
 
@@ -137,6 +139,7 @@ TEST(Dump, EveryGoroutineOnceWhileOthersChurn) {
         stop = true;
         churners.wait();
         block.close();
+        finished.wait();  // its stack holds a copy of `block`
       },
       goro::config{.procs = 2});
   EXPECT_EQ(failures, 0);
