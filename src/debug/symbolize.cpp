@@ -157,6 +157,10 @@ bool symbolize_dwfl(std::uintptr_t pc, std::vector<symbol_frame>& out) {
   } else if (file != nullptr) {
     physical.file = file;
     physical.line = line;
+  } else if (physical.file.empty()) {  // no line information (built without -g): the module
+    if (const char* path = dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                            nullptr, nullptr))
+      physical.file = path;
   }
   out.push_back(std::move(physical));
   return true;
