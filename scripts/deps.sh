@@ -3,7 +3,10 @@
 #
 #   scripts/deps.sh [core|test|ci|bench]     (default: core)
 #
-#   core   cmake ninja-build g++ make                    configure and build
+#   core   cmake ninja-build g++ make pkg-config libunwind-dev libdw-dev
+#                                                         configure and build
+#                                                         (the last two: goroutine
+#                                                         dumps with stacks and lines)
 #   test   core + googletest libgtest-dev                 run the tests
 #   ci     test + clang-14 libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user
 #          libc6-dev-arm64-cross                          every preset (.ci/run);
@@ -16,7 +19,7 @@
 # the script exits 1.
 set -euo pipefail
 
-core=(cmake ninja-build g++ make)
+core=(cmake ninja-build g++ make pkg-config libunwind-dev libdw-dev)
 test=(googletest libgtest-dev)
 ci=(clang-14 libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user libc6-dev-arm64-cross)
 bench=(golang-go libbenchmark-dev)
@@ -27,7 +30,7 @@ case "$level" in
   test)  wanted=("${core[@]}" "${test[@]}") ;;
   ci)    wanted=("${core[@]}" "${test[@]}" "${ci[@]}") ;;
   bench) wanted=("${core[@]}" "${test[@]}" "${bench[@]}") ;;
-  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
   *) echo "usage: $0 [core|test|ci|bench]" >&2; exit 2 ;;
 esac
 

@@ -19,6 +19,10 @@
 #include <functional>
 #include <memory>
 #include <new>
+#if __has_include(<source_location>)
+#include <source_location>
+#endif
+#include <bit>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -65,9 +69,43 @@ struct spawn_slot {
   void* storage;
 };
 
+// Where go() was called (the "created by" line of a goroutine dump): a
+// pointer to static data laid out as { const char* file; const char*
+// function; unsigned line; unsigned column; } — the data of a
+// std::source_location (the layout __builtin_source_location fills, in GCC
+// and clang >= 15), or, where the standard library has no
+// std::source_location (clang 14 with libstdc++), an entry interned by
+// intern_site. Null: unknown. The runtime keeps just the pointer.
+#if defined(__cpp_lib_source_location)
+#define GORO_DETAIL_SITE_PARAM ::std::source_location site = ::std::source_location::current()
+inline const void* site_of(std::source_location loc) noexcept {
+  return std::bit_cast<const void*>(loc);
+}
+#else
+struct site_values {
+  const char* file;
+  const char* function;
+  unsigned line;
+  explicit site_values(const char* f, const char* fn, unsigned l) noexcept
+      : file(f), function(fn), line(l) {}
+};
+#define GORO_DETAIL_SITE_PARAM                                                           \
+  ::goro::detail::site_values site = ::goro::detail::site_values(__builtin_FILE(),      \
+                                                                 __builtin_FUNCTION(),  \
+                                                                 __builtin_LINE())
+#endif
+GORO_EXPORT const void* intern_site(const char* file, const char* function,
+                                    unsigned line) noexcept;
+#if !defined(__cpp_lib_source_location)
+inline const void* site_of(const site_values& v) noexcept {
+  return intern_site(v.file, v.function, v.line);
+}
+#endif
+
 GORO_EXPORT spawn_slot goroutine_alloc(std::size_t size, std::size_t align,
                                        const closure_ops* ops,
-                                       const go_options* opts);
+                                       const go_options* opts,
+                                       const void* site);
 GORO_EXPORT void goroutine_discard(spawn_slot slot) noexcept;
 GORO_EXPORT void goroutine_start(spawn_slot slot);
 [[noreturn]] GORO_EXPORT void fatal(const char* message) noexcept;
@@ -91,7 +129,7 @@ inline constexpr closure_ops closure_ops_for{
     [](void* self) noexcept { static_cast<C*>(self)->~C(); }};
 
 template <class F, class... Args>
-void spawn(const go_options* opts, F&& f, Args&&... args) {
+void spawn(const go_options* opts, const void* site, F&& f, Args&&... args) {
   using Fn = std::decay_t<F>;
   // A function (not a pointer to one) can never be null.
   if constexpr ((std::is_pointer_v<Fn> && !std::is_function_v<std::remove_reference_t<F>>) ||
@@ -100,7 +138,7 @@ void spawn(const go_options* opts, F&& f, Args&&... args) {
   }
   using C = std::conditional_t<sizeof...(Args) == 0, Fn,
                                closure<Fn, std::decay_t<Args>...>>;
-  spawn_slot slot = goroutine_alloc(sizeof(C), alignof(C), &closure_ops_for<C>, opts);
+  spawn_slot slot = goroutine_alloc(sizeof(C), alignof(C), &closure_ops_for<C>, opts, site);
   try {
     if constexpr (sizeof...(Args) == 0) {
       ::new (slot.storage) C(std::forward<F>(f));
@@ -144,18 +182,147 @@ int run(F&& main_fn, const config& cfg = {}) {
 // runtime runs, from any other thread. An exception escaping f ends the
 // process with Go's panic report (exit status 2). An empty std::function or a
 // null function pointer is Go's "fatal error: go of nil func value".
-template <class F, class... Args>
+//
+//   goro::go(f, args...);
+//   goro::go(goro::go_options{.stack_size = n}, f, args...);
+//
+// The call site is recorded for goroutine dumps ("created by ... in
+// goroutine N" and its file:line). That needs a defaulted
+// std::source_location (or, without one, __builtin_FILE/FUNCTION/LINE)
+// parameter after the arguments, so go() is a set of
+// overloads for 0 to 8 arguments (a class template with a deduction guide
+// would turn `goro::go(f);` into a declaration of a variable f). With more
+// than 8 arguments the goroutine still starts, without a creation site.
+template <class F>
   requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
-          std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-void go(F&& f, Args&&... args) {
-  detail::spawn(nullptr, std::forward<F>(f), std::forward<Args>(args)...);
+          std::invocable<std::decay_t<F>>
+void go(F&& f, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f));
+}
+template <class F>
+  requires std::invocable<std::decay_t<F>>
+void go(const go_options& opts, F&& f,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f));
+}
+
+template <class F, class A1>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>>
+void go(F&& f, A1&& a1, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1));
+}
+template <class F, class A1>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>>
+void go(const go_options& opts, F&& f, A1&& a1,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1));
+}
+
+template <class F, class A1, class A2>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>>
+void go(F&& f, A1&& a1, A2&& a2, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+}
+template <class F, class A1, class A2>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+}
+
+template <class F, class A1, class A2, class A3>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+}
+template <class F, class A1, class A2, class A3>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+}
+
+template <class F, class A1, class A2, class A3, class A4>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4));
+}
+template <class F, class A1, class A2, class A3, class A4>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4));
+}
+
+template <class F, class A1, class A2, class A3, class A4, class A5>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
+}
+
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
+}
+
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>, std::decay_t<A7>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>, std::decay_t<A7>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7));
+}
+
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8>
+  requires(!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>, std::decay_t<A7>, std::decay_t<A8>>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(nullptr, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7), std::forward<A8>(a8));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6, class A7, class A8>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A1>, std::decay_t<A2>, std::decay_t<A3>, std::decay_t<A4>, std::decay_t<A5>, std::decay_t<A6>, std::decay_t<A7>, std::decay_t<A8>>
+void go(const go_options& opts, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8,
+        GORO_DETAIL_SITE_PARAM) {
+  detail::spawn(&opts, detail::site_of(site), std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6), std::forward<A7>(a7), std::forward<A8>(a8));
 }
 
 template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-void go(const go_options& opts, F&& f, Args&&... args) {
-  detail::spawn(&opts, std::forward<F>(f), std::forward<Args>(args)...);
+  requires(sizeof...(Args) > 8) && (!std::same_as<std::remove_cvref_t<F>, go_options>) &&
+          std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+void go(F&& f, Args&&... args) {
+  detail::spawn(nullptr, nullptr, std::forward<F>(f), std::forward<Args>(args)...);
 }
+template <class F, class... Args>
+  requires(sizeof...(Args) > 8) && std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+void go(const go_options& opts, F&& f, Args&&... args) {
+  detail::spawn(&opts, nullptr, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+#undef GORO_DETAIL_SITE_PARAM
 
 namespace detail {
 GORO_EXPORT void blocking_enter() noexcept;

@@ -13,6 +13,7 @@
 #include <string>
 #include <typeinfo>
 
+#include "debug/dump.hpp"
 #include "goro/runtime.hpp"
 #include "sched/sched.hpp"
 
@@ -78,33 +79,38 @@ void on_segv(int sig, siginfo_t* info, void* context) {
 
 }  // namespace
 
-[[noreturn]] void fatal(const char* message) noexcept {
+// Go's fatal (a user-level throw): the calling goroutine's stack; every
+// goroutine with GOTRACEBACK=all; none with GOTRACEBACK=none.
+[[gnu::noinline]] void fatal(const char* message) noexcept {
+  const void* frame = __builtin_frame_address(0);
   std::fflush(stdout);
   write_str("fatal error: ");
   write_str(message);
   write_str("\n");
-  if (G* g = current_g()) {
-    write_str("\n");
-    write_goroutine_header(g->id);
+  traceback_level level = gotraceback();
+  if (level != traceback_level::none) {
+    std::string dump = format_goroutines(current_runtime(), level == traceback_level::all, frame);
+    write_all(dump.data(), dump.size());
   }
   exit_process();
 }
 
+// Go's checkdead report: every goroutine (the world is idle), unless
+// GOTRACEBACK=none.
 void report_deadlock(runtime& rt) noexcept {
   std::fflush(stdout);
   write_str("fatal error: all goroutines are asleep - deadlock!\n");
-  rt.for_each_g([](const G& g, void*) {
-    if (g.status.load(std::memory_order_relaxed) != gstatus::waiting) return;
-    write_str("\ngoroutine ");
-    write_u64(g.id);
-    write_str(" [");
-    write_str(g.wait_reason != nullptr ? g.wait_reason : "waiting");
-    write_str("]:\n");
-  }, nullptr);
+  if (gotraceback() != traceback_level::none) {
+    std::string dump = format_goroutines(&rt, true, nullptr, /*world_stopped=*/true);
+    write_all(dump.data(), dump.size());
+  }
   exit_process();
 }
 
-void report_uncaught_exception(const G* g) noexcept {
+// The panicking goroutine's stack is the one left where the exception was
+// caught (its entry): C++ unwinding has already removed the throwing frames.
+[[gnu::noinline]] void report_uncaught_exception(const G* g) noexcept {
+  const void* frame = __builtin_frame_address(0);
   std::string what;
   try {
     throw;
@@ -117,8 +123,17 @@ void report_uncaught_exception(const G* g) noexcept {
   std::fflush(stdout);
   write_str("panic: ");
   write_all(what.data(), what.size());
-  write_str("\n\n");
-  write_goroutine_header(g->id);
+  write_str("\n");
+  traceback_level level = gotraceback();
+  if (level != traceback_level::none) {
+    std::string dump = format_goroutines(current_runtime(), level == traceback_level::all, frame);
+    if (dump.empty()) {  // not on a goroutine of the running runtime (cannot happen today)
+      write_str("\n");
+      write_goroutine_header(g->id.load(std::memory_order_relaxed));
+    } else {
+      write_all(dump.data(), dump.size());
+    }
+  }
   exit_process();
 }
 
@@ -126,7 +141,7 @@ void stack_overflow(const G* g) noexcept {
   write_str("runtime: goroutine stack exceeds ");
   write_u64(g->stk.size);
   write_str("-byte limit\nfatal error: stack overflow\n\n");
-  write_goroutine_header(g->id);
+  write_goroutine_header(g->id.load(std::memory_order_relaxed));
   std::_Exit(2);  // not exit_process: stdio may be mid-update on this stack
 }
 

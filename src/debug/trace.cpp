@@ -553,14 +553,14 @@ void emit(kind k, bool use_own_p, const P* p, std::uint64_t a, std::uint64_t b, 
   r->busy.store(0, std::memory_order_release);
 }
 
-std::uint64_t goid_of(const G* g) noexcept { return g != nullptr && !g->is_g0 ? g->id : 0; }
+std::uint64_t goid_of(const G* g) noexcept { return g != nullptr && !g->is_g0 ? g->id.load(std::memory_order_relaxed) : 0; }
 
 }  // namespace
 
 // --- recording entry points ------------------------------------------------------
 
 void record_create(const G* g) noexcept {
-  emit(kind::create, true, nullptr, g->id, goid_of(current_g()), nullptr, 0);
+  emit(kind::create, true, nullptr, g->id.load(std::memory_order_relaxed), goid_of(current_g()), nullptr, 0);
 }
 
 void record_switch(const M* m, const G* from, const G* to) noexcept {
@@ -577,7 +577,7 @@ void record_ready(const G* g) noexcept {
     const M* m = this_m();
     ctx = m != nullptr ? "g0" : (tl_label != nullptr ? tl_label : "thread");
   }
-  emit(kind::ready, true, nullptr, g->id, goid_of(by), ctx, 0);
+  emit(kind::ready, true, nullptr, g->id.load(std::memory_order_relaxed), goid_of(by), ctx, 0);
 }
 
 void record_blocking(bool enter) noexcept {

@@ -2,7 +2,12 @@
 // scheduler.
 #include <sched.h>
 
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <tuple>
 
 #include "debug/crash.hpp"
 #include "debug/trace.hpp"
@@ -24,9 +29,39 @@ runtime& require_runtime() {
 }  // namespace
 
 spawn_slot goroutine_alloc(std::size_t size, std::size_t align, const closure_ops* ops,
-                           const go_options* opts) {
-  G* g = require_runtime().new_g(size, align, ops, opts);
+                           const go_options* opts, const void* site) {
+  G* g = require_runtime().new_g(size, align, ops, opts, site);
   return {g, g->closure};
+}
+
+// Call sites of go() compiled without std::source_location: interned once
+// each (the runtime keeps a pointer per goroutine), with a per-thread cache
+// in front of the table.
+const void* intern_site(const char* file, const char* function, unsigned line) noexcept {
+  struct site {
+    const char* file;
+    const char* function;
+    unsigned line;
+    unsigned column;
+  };
+  struct cached {
+    const char* file;
+    const char* function;
+    unsigned line;
+    const site* s;
+  };
+  thread_local cached cache[64] = {};
+  std::size_t h = (reinterpret_cast<std::uintptr_t>(file) ^ reinterpret_cast<std::uintptr_t>(function) * 31 ^
+                   line * 0x9E3779B9u) % 64;
+  cached& c = cache[h];
+  if (c.s != nullptr && c.file == file && c.function == function && c.line == line) return c.s;
+  static std::mutex mu;
+  static std::map<std::tuple<const char*, const char*, unsigned>, std::unique_ptr<site>> sites;
+  std::lock_guard lock(mu);
+  auto& slot = sites[{file, function, line}];
+  if (!slot) slot.reset(new site{file, function, line, 0});
+  c = {file, function, line, slot.get()};
+  return slot.get();
 }
 
 void goroutine_discard(spawn_slot slot) noexcept {
@@ -88,7 +123,7 @@ int maxprocs() {
 
 std::uint64_t goid() {
   detail::G* g = detail::current_g();
-  return g ? g->id : 0;
+  return g ? g->id.load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace goro

@@ -14,11 +14,21 @@
 //   - closure fields: written by go() before the G is published, read by the G.
 //   - status, wait_reason: atomic, for diagnostics and assertions.
 //   - locked_m: written by the G while it runs (lock_os_thread).
+//   - status: atomic. `waiting` is stored (release) by the post-switch action
+//     of the park, i.e. once the G is off its stack: a dumper that reads
+//     `waiting` (acquire) sees its final sp, wait_reason and wait_since.
+//   - id, parent_id, created_at: written by new_g; atomic (relaxed) because a
+//     goroutine dump reads them from records it cannot stop (running Gs).
+//   - scan: set by a goroutine dump (debug/dump.cpp) while it unwinds this G's
+//     stack; switch_to waits for it to clear before resuming the G. The pair
+//     "switch_to: store status running; load scan" / "dump: store scan;
+//     heavy barrier; load status" is the retake handshake's Dekker pattern.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "debug/sanitizer.hpp"
 #include "goro/runtime.hpp"
@@ -43,7 +53,9 @@ struct G {
   // Valid on the first G of a batch in the global run queue only.
   G* batch_next = nullptr;     // the next batch
   G* batch_tail = nullptr;     // the last G of this batch
-  std::uint64_t id = 0;
+  std::atomic<std::uint64_t> id{0};
+  std::atomic<std::uint64_t> parent_id{0};            // 0: started from a plain thread
+  std::atomic<const void*> created_at{nullptr};       // the go() call (see detail::site_of)
   const char* wait_reason = nullptr;
   eh_state eh;
   const closure_ops* ops = nullptr;
@@ -52,20 +64,29 @@ struct G {
   // first (parker::block). Written by the G itself.
   void (*unlink_wait)(void* arg) = nullptr;
   void* unlink_arg = nullptr;
+  // lock_os_thread: the M this G is wired to (written by the G itself while
+  // it runs; read by whichever M dequeues it, after the queue's publication).
+  struct M* locked_m = nullptr;
+  // Four-byte fields, then single bytes, so the inline closure starts at 160
+  // (sizeof(G) is part of every parked goroutine's cost: bench/park_memory).
   std::int32_t batch_size = 0;          // with batch_next
   std::atomic<gstatus> status{gstatus::idle};
   int saved_errno = 0;
   std::uint32_t custom_stack_size = 0;  // nonzero: go_options.stack_size
-  std::uint32_t closure_align = 0;      // alignment of a closure on the heap
+  // When the current wait began, in whole seconds of the runtime's coarse
+  // clock (runtime::coarse_seconds, kept by sysmon; no clock read at park).
+  std::uint32_t wait_since = 0;
+  std::uint8_t closure_align_log2 = 0;  // alignment of a closure on the heap
   bool is_g0 = false;
+  std::atomic<std::uint8_t> scan{0};    // 1: a dump is reading this G's stack
   sanitizer::fiber_state fiber;
-  // lock_os_thread: the M this G is wired to (written by the G itself while
-  // it runs; read by whichever M dequeues it, after the queue's publication).
-  struct M* locked_m = nullptr;
   static constexpr std::size_t inline_closure_size = 48;
   alignas(std::max_align_t) unsigned char inline_closure[inline_closure_size];
 
   bool closure_on_heap() const { return closure != nullptr && closure != inline_closure; }
+  std::align_val_t closure_alignment() const {
+    return std::align_val_t{std::size_t{1} << closure_align_log2};
+  }
 };
 
 }  // namespace goro::detail

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cxxabi.h>
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <numeric>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include "arch/context.hpp"
 #include "debug/crash.hpp"
 #include "debug/trace.hpp"
+#include "debug/dump.hpp"
 #include "os/futex.hpp"
 #include "os/membarrier.hpp"
 #include "netpoll/netpoll.hpp"
@@ -165,7 +167,7 @@ runtime::~runtime() {
       // again: destroy its callable and bound arguments (what they own is
       // released), though not the objects on its stack.
       if (g.ops != nullptr) g.ops->destroy(g.closure);
-      if (g.closure_on_heap()) ::operator delete(g.closure, std::align_val_t{g.closure_align});
+      if (g.closure_on_heap()) ::operator delete(g.closure, g.closure_alignment());
       if (g.stk && (g.stk.flags & stack_flag_custom)) stack_pool::unmap_custom(g.stk);
       sanitizer::destroy(g.fiber);
     }
@@ -188,7 +190,8 @@ int runtime::run(int (*body)(void*), void* arg) {
   main_arg_ = arg;
   install_crash_handlers();
 
-  G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr);
+  start_ns_ = nanotime();
+  G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr, nullptr);
   *static_cast<runtime**>(main_g->closure) = this;
   foreign_created_.fetch_add(1, std::memory_order_relaxed);
   main_g->status.store(gstatus::runnable, std::memory_order_relaxed);
@@ -198,9 +201,12 @@ int runtime::run(int (*body)(void*), void* arg) {
   // add Ms from then on, so the first ones are listed before.
   std::vector<M*> first_ms;
   for (auto& m : ms_) first_ms.push_back(m.get());
+  // SIGQUIT (Go's dump-and-exit) before any goroutine can run: sysmon does the dump.
+  bool sigquit = install_sigquit_handler(&sysmon_stop_);
   sysmon_thread_ = std::thread([this] { sysmon(); });
   for (M* mp : first_ms) mp->thread = std::thread([this, mp] { mstart(mp); });
   while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
+  if (sigquit) remove_sigquit_handler();
 
   stopping_.store(true, std::memory_order_seq_cst);
   sysmon_stop_.store(1, std::memory_order_release);
@@ -224,6 +230,10 @@ std::int64_t runtime::goroutines() const {
   for (const auto& p : ps_)
     n += p->created.load(std::memory_order_relaxed) - p->exited.load(std::memory_order_relaxed);
   return n;
+}
+
+std::uint32_t runtime::seconds_now() const {
+  return static_cast<std::uint32_t>((nanotime() - start_ns_) / 1'000'000'000);
 }
 
 void runtime::mstart(M* m) {
@@ -327,18 +337,23 @@ std::uint64_t runtime::next_goid(P* p) {
 }
 
 G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
-                  const go_options* opts) {
+                  const go_options* opts, const void* site) {
   M* m = enter_runtime(true);
   P* p = m != nullptr ? m->p : nullptr;
   G* g = gfget(p);
-  g->id = next_goid(p);
+  g->id.store(next_goid(p), std::memory_order_relaxed);
+  G* parent = m != nullptr && !m->curg->is_g0 ? m->curg : nullptr;
+  g->parent_id.store(parent != nullptr ? parent->id.load(std::memory_order_relaxed) : 0,
+                     std::memory_order_relaxed);
+  g->created_at.store(site, std::memory_order_relaxed);
   leave_runtime(m);
   g->ops = ops;
   if (closure_size <= G::inline_closure_size && closure_align <= alignof(std::max_align_t)) {
     g->closure = g->inline_closure;
   } else {
-    g->closure_align = static_cast<std::uint32_t>(std::max(closure_align, alignof(std::max_align_t)));
-    g->closure = ::operator new(closure_size, std::align_val_t{g->closure_align});
+    g->closure_align_log2 = static_cast<std::uint8_t>(
+        std::countr_zero(std::max(closure_align, alignof(std::max_align_t))));
+    g->closure = ::operator new(closure_size, g->closure_alignment());
   }
   std::size_t custom = opts != nullptr ? opts->stack_size : 0;
   g->custom_stack_size =
@@ -348,7 +363,7 @@ G* runtime::new_g(std::size_t closure_size, std::size_t closure_align, const clo
 }
 
 void runtime::free_unstarted_g(G* g) noexcept {
-  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{g->closure_align});
+  if (g->closure_on_heap()) ::operator delete(g->closure, g->closure_alignment());
   g->closure = nullptr;
   g->ops = nullptr;
   g->status.store(gstatus::dead, std::memory_order_relaxed);
@@ -377,7 +392,7 @@ void runtime::release_g(P* p, G* g) noexcept {
   g->stk = {};
   g->sp = nullptr;
   sanitizer::destroy(g->fiber);
-  if (g->closure_on_heap()) ::operator delete(g->closure, std::align_val_t{g->closure_align});
+  if (g->closure_on_heap()) ::operator delete(g->closure, g->closure_alignment());
   g->closure = nullptr;
   g->ops = nullptr;
   g->eh = {};
@@ -404,7 +419,19 @@ void runtime::prepare_first_run(P* p, G* g) {
   if (P* p = m->p) p->switches.store(p->switches.load(std::memory_order_relaxed) + 1,
                                      std::memory_order_relaxed);
   m->curg = to;
-  if (!to->is_g0) to->status.store(gstatus::running, std::memory_order_relaxed);
+  if (!to->is_g0) {
+    to->status.store(gstatus::running, std::memory_order_relaxed);
+    // A goroutine dump may be reading to's stack (see g.hpp: scan). The
+    // dump's side is os::heavy_barrier(); without membarrier(2) a dump walks
+    // no stack of a running world (debug/dump.cpp), so a compiler barrier
+    // suffices here (TSan: a fence it understands).
+#if GORO_TSAN
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#else
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+    if (to->scan.load(std::memory_order_acquire) != 0) [[unlikely]] wait_for_scan(to);
+  }
   // The C++ exception state and errno belong to the goroutine, not the thread.
   eh_state* eh = m->eh_globals;
   from->eh = *eh;
@@ -427,6 +454,8 @@ void runtime::run_post_switch(M* m) {
     case post_switch::kind::none:
       break;
     case post_switch::kind::park:
+      // Off its stack now: from here a dump may read it (see g.hpp).
+      ps.prev->status.store(gstatus::waiting, std::memory_order_release);
       if (ps.commit != nullptr && !ps.commit(ps.arg, ps.prev)) ready(ps.prev);
       break;
     case post_switch::kind::yield:
@@ -493,7 +522,7 @@ void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
   M* m = enter_runtime(false);
   G* g = m->curg;
   g->wait_reason = reason;
-  g->status.store(gstatus::waiting, std::memory_order_relaxed);
+  g->wait_since = coarse_seconds_.load(std::memory_order_relaxed);
   m->post = {post_switch::kind::park, g, commit, arg, 0};
   leave_runtime(switch_to(m, g, next_after_current(m), false));
 }
@@ -871,6 +900,11 @@ void runtime::sysmon() {
       schedtrace(now - started);
       next_schedtrace = now + schedtrace_ns_;
     }
+    // The coarse clock parks read for wait_since: sysmon never sleeps more
+    // than sysmon_max_delay_ns, so it lags by at most that.
+    coarse_seconds_.store(static_cast<std::uint32_t>((now - start_ns_) / 1'000'000'000),
+                          std::memory_order_relaxed);
+    if (sigquit_pending()) dump_on_sigquit(*this);  // does not return
     bool retook = false;
     for (std::size_t i = 0; i < ps_.size(); ++i) {
       P* p = ps_[i].get();

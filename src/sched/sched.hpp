@@ -67,6 +67,12 @@
 // and goes spare. A G that exits while locked retires its M (Go ends the
 // thread): it runs nothing more until the runtime stops. Locked-waiting and
 // retired Ms count as asleep for the deadlock check.
+// Goroutine dumps (debug/dump.hpp): park publishes `waiting` in its
+// post-switch action (once the G is off its stack), and switch_to, after
+// storing `running`, waits while a dump has the G's scan flag set; park
+// also stamps G::wait_since from coarse_seconds_, which sysmon refreshes on
+// every tick (no clock read on the park path). sysmon performs the SIGQUIT
+// dump.
 //
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
 // top of find_runnable (every P's) and in the post-switch of the goroutine
@@ -193,7 +199,7 @@ class runtime {
 
   // --- goroutine lifetime -------------------------------------------------
   G* new_g(std::size_t closure_size, std::size_t closure_align, const closure_ops* ops,
-           const go_options* opts);
+           const go_options* opts, const void* site);
   void free_unstarted_g(G* g) noexcept;
   void start_g(G* g);                     // makes a new G runnable
 
@@ -266,6 +272,9 @@ class runtime {
   // free-list lock, so fn must not start or free goroutines).
   void for_each_g(void (*fn)(const G& g, void* arg), void* arg);
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  // Whole seconds since run() began, now (fresh) and as sysmon last saw it
+  // (what park stores in G::wait_since).
+  std::uint32_t seconds_now() const;
 
  private:
   bool stop_spinning_and_recheck(M* m);
@@ -331,6 +340,9 @@ class runtime {
   batch_stack gfree_;                    // guarded by gfree_lock_
   std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by gfree_lock_
   std::atomic<std::int64_t> foreign_created_{0};  // goroutines made off-P
+
+  std::int64_t start_ns_ = 0;                       // nanotime() at run()
+  std::atomic<std::uint32_t> coarse_seconds_{0};    // written by sysmon
 
   std::atomic<std::uint32_t> main_done_{0};
   int exit_code_ = 0;

@@ -112,7 +112,9 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
   w.hook.fn = [](detail::ctx_hook* h) { on_cancel(h->arg); };
   w.hook.arg = &w;
   if (!detail::ctx_hook_add(ctx, &w.hook)) on_cancel(&w);  // done meanwhile
-  detail::sem_acquire(&w.ready, "semaphore.Acquire");
+  // x/sync's Weighted.Acquire waits in a select on ctx.Done() and its
+  // ready channel: Go's dump shows "select".
+  detail::sem_acquire(&w.ready, "select");
   detail::ctx_hook_remove(&w.hook);
   if (w.canceled) return ctx.err();
   // Granted; but if ctx is done by now, report that and give the units back.

@@ -2,13 +2,16 @@
 // panic or a fatal error. crash_test.cpp runs them and checks exit status,
 // stderr and stdout. Every scenario that should crash but returns exits 0
 // with "no crash" on stdout, so a missing crash is visible too.
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -390,6 +393,88 @@ int mutex_unlock_no_runtime() {
   return 0;
 }
 
+// --- goroutine dumps (crash_test.cpp: Traceback.*) ---------------------------
+// Each scenario prints "go_line=<N>" on stdout for the go() call whose
+// "created by" line the test expects (stdout is flushed before a report).
+
+[[gnu::noinline]] void blocked_receiver(goro::chan<int> c) {
+  c.recv();
+  asm volatile("" ::: "memory");  // not a tail call: this frame stays on the stack
+}
+
+// TestPanicRace: a goroutine's panic shows "created by" with its go() call.
+int panic_created_by() {
+  return goro::run(
+      [] {
+        std::printf("go_line=%d\n", __LINE__ + 1);
+        goro::go([] { throw std::runtime_error("crash"); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 2});
+}
+
+// A deadlock lists each goroutine with its frames and creation site.
+int deadlock_traceback() {
+  return goro::run(
+      [] {
+        auto c = goro::make_chan<int>();
+        std::printf("go_line=%d\n", __LINE__ + 1);
+        goro::go(blocked_receiver, c);
+        park_forever();
+        std::printf("no crash\n");
+      },
+      goro::config{.procs = 2});
+}
+
+// At procs = 1, main's yield runs the new goroutine until it parks.
+void start_blocked_receiver_and_wait_parked() {
+  auto c = goro::make_chan<int>();
+  std::printf("go_line=%d\n", __LINE__ + 1);
+  goro::go(blocked_receiver, c);
+  goro::yield();
+}
+
+int panic_traceback(const char* level) {
+  ::setenv("GOTRACEBACK", level, 1);
+  return goro::run(
+      [] {
+        start_blocked_receiver_and_wait_parked();
+        throw std::runtime_error("traceback");
+      },
+      goro::config{.procs = 1});
+}
+int panic_traceback_all() { return panic_traceback("all"); }
+int panic_traceback_none() { return panic_traceback("none"); }
+int panic_traceback_single() { return panic_traceback("single"); }
+
+// SIGQUIT: every goroutine on stderr, exit status 2. Main sleeps (a pending
+// timer: never a deadlock) after sending the signal to its own process.
+int sigquit_dump() {
+  return goro::run(
+      [] {
+        start_blocked_receiver_and_wait_parked();
+        std::fflush(stdout);
+        ::kill(::getpid(), SIGQUIT);
+        goro::sleep(std::chrono::seconds(60));
+        std::printf("no crash\n");
+      },
+      goro::config{.procs = 1});
+}
+
+// A program's own SIGQUIT handler is left alone.
+volatile sig_atomic_t user_sigquit = 0;
+int sigquit_user_handler() {
+  ::signal(SIGQUIT, [](int) { user_sigquit = 1; });
+  return goro::run(
+      [] {
+        ::raise(SIGQUIT);
+        std::printf("%s\n", user_sigquit ? "user handler ran" : "user handler did not run");
+        return 0;
+      },
+      goro::config{.procs = 1});
+}
+
 struct scenario {
   const char* name;
   int (*fn)();
@@ -424,6 +509,13 @@ const scenario scenarios[] = {
     {"RWMutex.RUnlock2", rwmutex_runlock2},
     {"RWMutex.RUnlock3", rwmutex_runlock3},
     {"Mutex.Unlock.NoRuntime", mutex_unlock_no_runtime},
+    {"panic_created_by", panic_created_by},
+    {"deadlock_traceback", deadlock_traceback},
+    {"panic_traceback_all", panic_traceback_all},
+    {"panic_traceback_none", panic_traceback_none},
+    {"panic_traceback_single", panic_traceback_single},
+    {"sigquit_dump", sigquit_dump},
+    {"sigquit_user_handler", sigquit_user_handler},
 };
 
 }  // namespace

@@ -281,6 +281,129 @@ TEST(Crash, MutexMisuse) {
   }
 }
 
+// --- goroutine dumps in reports ---------------------------------------------
+
+#ifndef GORO_TEST_HAVE_SYMBOLIZER
+#define GORO_TEST_HAVE_SYMBOLIZER 0
+#endif
+// Frame names and file:line need goro's symbolizer (libunwind + libdw);
+// headers, wait reasons and "created by" lines do not.
+constexpr bool have_symbolizer = GORO_TEST_HAVE_SYMBOLIZER != 0;
+
+// The line of the go() call a scenario announced with "go_line=<N>".
+int go_line(const child_result& r) {
+  std::smatch m;
+  if (!std::regex_search(r.out, m, std::regex("go_line=([0-9]+)"))) return 0;
+  return std::stoi(m[1].str());
+}
+
+// Go's "created by <function> in goroutine <parent>" + "\t<file>:<line>".
+bool has_created_by(const std::string& text, int line, const std::string& function_part = "") {
+  std::string re = "\ncreated by [^\n]*" + function_part + "[^\n]* in goroutine 1\n\t[^\n]*crash_child\\.cpp:" +
+                   std::to_string(line) + "\n";
+  return std::regex_search(text, std::regex(re));
+}
+
+// The block of the first goroutine whose header shows `state`: from its
+// header to the blank line that ends it.
+std::string goroutine_block(const std::string& err, const std::string& state) {
+  std::string header = " [" + state + "]:\n";
+  std::size_t at = err.find(header);
+  if (at == std::string::npos) return {};
+  std::size_t begin = err.rfind("goroutine ", at);
+  std::size_t end = err.find("\n\n", at);
+  return err.substr(begin, end == std::string::npos ? std::string::npos : end - begin + 1);
+}
+
+// TestPanicRace: "panic: crash" and "created by ".
+TEST(Traceback, PanicShowsCreatedBy) {
+  child_result r = run_child("panic_created_by");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "panic: crash\n\ngoroutine ")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "created by ")) << describe(r);
+  int line = go_line(r);
+  ASSERT_NE(line, 0) << describe(r);
+  EXPECT_TRUE(has_created_by(r.err, line)) << describe(r);
+}
+
+TEST(Traceback, DeadlockShowsFramesAndCreator) {
+  if (goro_test::tsan) GTEST_SKIP() << "TSan's background thread counts as a thread that could wake a goroutine";
+  child_result r = run_child("deadlock_traceback");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "fatal error: all goroutines are asleep - deadlock!\n\n"
+                                 "goroutine 1 [sync.WaitGroup.Wait]:\n"))
+      << describe(r);
+  std::string blocked = goroutine_block(r.err, "chan receive");
+  ASSERT_FALSE(blocked.empty()) << describe(r);
+  EXPECT_TRUE(has_created_by(blocked, go_line(r))) << blocked << describe(r);
+  if (have_symbolizer) {
+    EXPECT_TRUE(contains(blocked, "blocked_receiver(goro::chan<int>)\n\t")) << blocked;
+    // file:line +0x<offset> (the line may be inside an inlined callee).
+    EXPECT_TRUE(std::regex_search(blocked, std::regex("blocked_receiver[^\n]*\n\t[^\n]*\\.(cpp|hpp|h):[0-9]+ \\+0x")))
+        << blocked;
+    EXPECT_TRUE(contains(goroutine_block(r.err, "sync.WaitGroup.Wait"), "park_forever()\n\t")) << describe(r);
+  }
+  // Main (goroutine 1) has no creator.
+  EXPECT_FALSE(contains(goroutine_block(r.err, "sync.WaitGroup.Wait"), "created by")) << describe(r);
+}
+
+TEST(Traceback, GotracebackAllShowsOtherGoroutines) {
+  child_result r = run_child("panic_traceback_all");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "panic: traceback\n\ngoroutine 1 [running]:\n")) << describe(r);
+  std::string blocked = goroutine_block(r.err, "chan receive");
+  ASSERT_FALSE(blocked.empty()) << describe(r);
+  EXPECT_TRUE(has_created_by(blocked, go_line(r), "start_blocked_receiver_and_wait_parked")) << describe(r);
+  if (have_symbolizer) {
+    EXPECT_TRUE(contains(blocked, "blocked_receiver(")) << describe(r);
+  }
+}
+
+TEST(Traceback, GotracebackSingleShowsOnlyThePanickingGoroutine) {
+  child_result r = run_child("panic_traceback_single");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_TRUE(starts_with(r.err, "panic: traceback\n\ngoroutine 1 [running]:\n")) << describe(r);
+  EXPECT_FALSE(contains(r.err, "[chan receive]")) << describe(r);
+}
+
+TEST(Traceback, GotracebackNonePrintsNoGoroutine) {
+  child_result r = run_child("panic_traceback_none");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  EXPECT_EQ(r.err, "panic: traceback\n") << describe(r);
+}
+
+TEST(Traceback, SigquitDumpsEveryGoroutineAndExits2) {
+  // TSan runs a signal handler only when the thread that took the signal
+  // next enters a function it intercepts; goro's threads sleep in raw futex
+  // system calls, so the handler (and the dump) may never run.
+  if (goro_test::tsan) GTEST_SKIP() << "TSan defers signal handlers";
+  child_result r = run_child("sigquit_dump");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  // Main sends the signal, then sleeps: it may be caught on either side.
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("^SIGQUIT: quit\n\ngoroutine 1 \\[(sleep|running)\\]:\n")))
+      << describe(r);
+  std::string blocked = goroutine_block(r.err, "chan receive");
+  ASSERT_FALSE(blocked.empty()) << describe(r);
+  EXPECT_TRUE(has_created_by(blocked, go_line(r))) << describe(r);
+  if (have_symbolizer) {
+    EXPECT_TRUE(contains(blocked, "blocked_receiver(")) << describe(r);
+  }
+  EXPECT_FALSE(contains(r.out, "no crash")) << describe(r);
+}
+
+TEST(Traceback, SigquitHandlerOfTheProgramIsKept) {
+  child_result r = run_child("sigquit_user_handler");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "user handler ran")) << describe(r);
+}
+
 TEST(Crash, UnknownScenarioIsReported) {
   child_result r = run_child("no_such_scenario");
   EXPECT_TRUE(r.exited && r.code == 100) << describe(r);
