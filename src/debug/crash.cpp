@@ -22,6 +22,20 @@ namespace {
 
 constexpr std::size_t signal_stack_size = 64 * 1024;
 struct sigaction previous_segv_action;
+std::terminate_handler previous_terminate = nullptr;
+
+// Go's panic: nothing catches an exception at a goroutine's base, so when
+// none catches it the unwinder's search phase reaches goro_context_start
+// (marked outermost in its unwind info) and __cxa_throw calls std::terminate
+// before unwinding anything: the throwing frames are still there to print.
+// Elsewhere (a plain thread, terminate for another reason) the previous
+// handler runs.
+[[noreturn]] void on_terminate() noexcept {
+  if (G* g = current_g(); g != nullptr && std::current_exception() != nullptr)
+    report_uncaught_exception(g);
+  if (previous_terminate != nullptr) previous_terminate();
+  std::abort();
+}
 
 // Async-signal-safe output.
 void write_all(const char* s, std::size_t n) noexcept {
@@ -107,8 +121,8 @@ void report_deadlock(runtime& rt) noexcept {
   exit_process();
 }
 
-// The panicking goroutine's stack is the one left where the exception was
-// caught (its entry): C++ unwinding has already removed the throwing frames.
+// Runs inside std::terminate, on the throwing goroutine's intact stack (see
+// on_terminate), so the trace starts at the function that threw.
 [[gnu::noinline]] void report_uncaught_exception(const G* g) noexcept {
   const void* frame = __builtin_frame_address(0);
   std::string what;
@@ -126,7 +140,8 @@ void report_deadlock(runtime& rt) noexcept {
   write_str("\n");
   traceback_level level = gotraceback();
   if (level != traceback_level::none) {
-    std::string dump = format_goroutines(current_runtime(), level == traceback_level::all, frame);
+    std::string dump = format_goroutines(current_runtime(), level == traceback_level::all, frame,
+                                         /*world_stopped=*/false, /*from_throw=*/true);
     if (dump.empty()) {  // not on a goroutine of the running runtime (cannot happen today)
       write_str("\n");
       write_goroutine_header(g->id.load(std::memory_order_relaxed));
@@ -153,6 +168,7 @@ void install_crash_handlers() {
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     sigaction(SIGSEGV, &action, &previous_segv_action);
+    previous_terminate = std::set_terminate(&on_terminate);
   });
 }
 

@@ -10,8 +10,10 @@
 
 namespace goro::detail {
 
-// Called from a catch(...) block in the goroutine's entry: prints
-// "panic: <what()>", a blank line and "goroutine N [running]:", exits 2.
+// Called by the std::terminate handler (install_crash_handlers) when an
+// exception escapes goroutine g, before anything is unwound: prints
+// "panic: <what()>", a blank line and "goroutine N [running]:" with the
+// stack from the throwing function down (GOTRACEBACK), exits 2.
 [[noreturn]] void report_uncaught_exception(const G* g) noexcept;
 // "fatal error: all goroutines are asleep - deadlock!", a blank line and
 // each goroutine with its wait reason (Go's checkdead report); exits 2.
@@ -19,7 +21,8 @@ namespace goro::detail {
 // "fatal error: stack overflow" for the goroutine g (found at a switch).
 [[noreturn]] void stack_overflow(const G* g) noexcept;
 
-// Process-wide, idempotent: the SIGSEGV handler for guard-page faults.
+// Process-wide, idempotent: the SIGSEGV handler for guard-page faults and
+// the std::terminate handler that reports an uncaught exception as a panic.
 void install_crash_handlers();
 // Per thread: an alternate signal stack, so the handler can run when the
 // goroutine's stack is exhausted. Returns what remove_signal_stack frees.

@@ -172,7 +172,7 @@ traceback_level gotraceback() noexcept {
 }
 
 std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
-                              bool world_stopped) {
+                              bool world_stopped, bool from_throw) {
   if (dumping) return {};
   std::lock_guard lock(dump_mutex);
   dumping = true;
@@ -181,7 +181,9 @@ std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
   if (self != nullptr) {
     record r = identity_of(*self, record::state::running);
     r.pcs.resize(max_traceback_frames);
-    r.pcs.resize(static_cast<std::size_t>(traceback_here(entry_frame, r.pcs.data(), max_traceback_frames)));
+    int n = traceback_here(entry_frame, r.pcs.data(), max_traceback_frames);
+    if (from_throw) n = skip_throw_frames(r.pcs.data(), n);
+    r.pcs.resize(static_cast<std::size_t>(n));
     records.push_back(std::move(r));
   }
   std::size_t others_from = records.size();

@@ -44,8 +44,10 @@ traceback_level gotraceback() noexcept;
 // otherwise other goroutines' stacks are walked only with the scan
 // handshake, which needs membarrier(2) (switch_to pays a compiler barrier
 // only), or under TSan (real fences on both sides).
+// from_throw: called in std::terminate after an uncaught throw; the
+// calling goroutine's frames start at the function that threw.
 std::string format_goroutines(runtime* rt, bool all, const void* entry_frame,
-                              bool world_stopped = false);
+                              bool world_stopped = false, bool from_throw = false);
 
 // switch_to's slow path: waits until a dump has finished with g.
 void wait_for_scan(G* g) noexcept;

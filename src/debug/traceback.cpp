@@ -1,9 +1,11 @@
 // debug/traceback.cpp — stack walking (see traceback.hpp).
 #include "debug/traceback.hpp"
 
+#include <dlfcn.h>
 #include <unwind.h>
 
 #include <cstdint>
+#include <cstring>
 
 #if GORO_HAVE_LIBUNWIND
 #include "debug/unwind_context.hpp"
@@ -49,6 +51,25 @@ int traceback_here(const void* entry_frame, std::uintptr_t* pcs, int max) noexce
   walk w{reinterpret_cast<std::uintptr_t>(entry_frame), pcs, 0, max};
   _Unwind_Backtrace(&on_frame, &w);
   return w.n;
+}
+
+int skip_throw_frames(std::uintptr_t* pcs, int n) noexcept {
+  // The throw function is a handful of frames up (std::terminate and its
+  // helpers, our handler), found by its exported name; the outermost match
+  // wins (a sanitizer's interceptor of __cxa_throw calls the real one).
+  constexpr int search = 12;
+  int last = -1;
+  for (int i = 0; i < n && i < search; ++i) {
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void*>(pcs[i] - 1), &info) == 0 || info.dli_sname == nullptr) continue;
+    const char* name = info.dli_sname;
+    if (std::strstr(name, "__cxa_throw") != nullptr || std::strstr(name, "__cxa_rethrow") != nullptr ||
+        std::strstr(name, "rethrow_exception") != nullptr)
+      last = i;
+  }
+  if (last < 0) return n;
+  std::memmove(pcs, pcs + last + 1, static_cast<std::size_t>(n - last - 1) * sizeof *pcs);
+  return n - last - 1;
 }
 
 #if GORO_HAVE_LIBUNWIND

@@ -27,6 +27,13 @@ inline constexpr int max_traceback_frames = 100;
 // than it, and it, are skipped). Returns how many pcs were stored.
 int traceback_here(const void* entry_frame, std::uintptr_t* pcs, int max) noexcept;
 
+// In the frames of a walk made inside std::terminate after an uncaught throw,
+// drops every frame down to and including the C++ runtime's throw function
+// (__cxa_throw, __cxa_rethrow, std::rethrow_exception), so the walk starts
+// at the throwing function, as Go's panic trace starts at the panicking one.
+// Returns the new count (unchanged if no throw function is found).
+int skip_throw_frames(std::uintptr_t* pcs, int n) noexcept;
+
 // The frames of a goroutine switched out with its stack pointer at saved_sp.
 int traceback_switched(const void* saved_sp, std::uintptr_t* pcs, int max) noexcept;
 

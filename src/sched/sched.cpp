@@ -488,11 +488,9 @@ void goroutine_entry(void* arg) {
   runtime* rt = m->rt;
   rt->run_post_switch(m);
   runtime::leave_runtime(m);
-  try {
-    g->ops->invoke(g->closure);
-  } catch (...) {
-    report_uncaught_exception(g);
-  }
+  // No catch here: an exception nobody catches ends in std::terminate with
+  // the throwing frames intact, where crash.cpp reports Go's panic.
+  g->ops->invoke(g->closure);
   g->ops->destroy(g->closure);
   rt->exit_current();
 }

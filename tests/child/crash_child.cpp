@@ -414,6 +414,24 @@ int panic_created_by() {
       goro::config{.procs = 2});
 }
 
+// Go's panic trace starts at the panicking function: the frames between the
+// throw and the goroutine's base are still there when the panic is reported.
+[[gnu::noinline]] void throwing_function_for_trace(int depth) {
+  if (depth == 0) throw std::runtime_error("thrown deep");
+  throwing_function_for_trace(depth - 1);
+  asm volatile("");  // not a tail call: every level keeps its frame
+}
+
+int panic_throw_site() {
+  return goro::run(
+      [] {
+        goro::go([] { throwing_function_for_trace(3); });
+        park_forever();
+        return 0;
+      },
+      goro::config{.procs = 1});
+}
+
 // A deadlock lists each goroutine with its frames and creation site.
 int deadlock_traceback() {
   return goro::run(
@@ -510,6 +528,7 @@ const scenario scenarios[] = {
     {"RWMutex.RUnlock3", rwmutex_runlock3},
     {"Mutex.Unlock.NoRuntime", mutex_unlock_no_runtime},
     {"panic_created_by", panic_created_by},
+    {"panic_throw_site", panic_throw_site},
     {"deadlock_traceback", deadlock_traceback},
     {"panic_traceback_all", panic_traceback_all},
     {"panic_traceback_none", panic_traceback_none},

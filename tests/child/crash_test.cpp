@@ -327,6 +327,26 @@ TEST(Traceback, PanicShowsCreatedBy) {
   EXPECT_TRUE(has_created_by(r.err, line)) << describe(r);
 }
 
+// The panicking goroutine's trace starts where the exception was thrown
+// (nothing is unwound before the report), like Go's from the panic call.
+TEST(Traceback, PanicTraceStartsAtTheThrow) {
+  child_result r = run_child("panic_throw_site");
+  ASSERT_FALSE(r.timed_out) << describe(r);
+  EXPECT_TRUE(r.exited && r.code == 2) << describe(r);
+  ASSERT_TRUE(starts_with(r.err, "panic: thrown deep\n\ngoroutine ")) << describe(r);
+  if (!have_symbolizer) return;
+  // The first frame is the thrower, and all four of its levels are there.
+  std::size_t first_frame = r.err.find("]:\n") + 3;
+  std::string first_line = r.err.substr(first_frame, r.err.find('\n', first_frame) - first_frame);
+  EXPECT_TRUE(contains(first_line, "throwing_function_for_trace")) << describe(r);
+  std::size_t levels = 0;
+  for (std::size_t at = 0; (at = r.err.find("throwing_function_for_trace(int)\n", at)) != std::string::npos; ++at)
+    ++levels;
+  EXPECT_EQ(levels, 4u) << describe(r);
+  EXPECT_FALSE(contains(r.err, "__cxa_throw")) << describe(r);
+  EXPECT_FALSE(contains(r.err, "terminate")) << describe(r);
+}
+
 TEST(Traceback, DeadlockShowsFramesAndCreator) {
   if (goro_test::tsan) GTEST_SKIP() << "TSan's background thread counts as a thread that could wake a goroutine";
   child_result r = run_child("deadlock_traceback");
