@@ -66,7 +66,7 @@ std::atomic<int> g_procs{0};
 std::atomic<long> g_round{0};
 std::atomic<unsigned> g_unfinished{0};       // bit i: workload i of the round still runs
 constexpr const char* workload_names[] = {"spawn", "pipeline", "select", "timers",
-                                          "sync", "context", "errgroup", "net"};
+                                          "sync", "context", "errgroup", "net", "locked"};
 std::atomic<std::uint32_t> g_seed{1};
 
 void progress() { g_progress.fetch_add(1, std::memory_order_relaxed); }
@@ -450,6 +450,45 @@ void net_workload() {
   server.wait();
 }
 
+// The calling thread's id, read afresh after a switch point (pthread_self
+// is "const" to the compiler).
+[[gnu::noinline]] std::thread::id current_thread() {
+  asm volatile("" ::: "memory");
+  return std::this_thread::get_id();
+}
+
+// lock_os_thread: a locked goroutine stays on its thread through channel
+// waits, sleeps and blocking calls while the others churn around it; one
+// round in 64 it returns locked (its thread is retired: kept asleep until
+// run() returns, so rarely, or a long soak would pile up threads).
+void locked_workload() {
+  auto r = rng();
+  const bool exit_locked = r() % 64 == 0;
+  auto ping = goro::make_chan<int>(), pong = goro::make_chan<int>();
+  goro::wait_group wg;
+  wg.add(2);
+  goro::go([&] {
+    for (int v : ping) pong.send(v + 1);
+    wg.done();
+  });
+  goro::go([&] {
+    goro::lock_os_thread();
+    const std::thread::id home = current_thread();
+    for (int i = 0; i < 100; ++i) {
+      ping.send(i);
+      check(pong.recv() == i + 1, "locked: wrong reply");
+      if (i % 10 == 0) goro::sleep(50us);
+      if (i % 25 == 0) goro::blocking([] { std::this_thread::sleep_for(100us); });
+      check(current_thread() == home, "locked: goroutine left its thread at step ", i);
+      progress();
+    }
+    ping.close();
+    if (!exit_locked) goro::unlock_os_thread();
+    wg.done();
+  });
+  wg.wait();
+}
+
 void round() {
   goro::wait_group wg;
   unsigned bit = 1;
@@ -472,6 +511,7 @@ void round() {
   start(context_workload);
   start(errgroup_workload);
   start(net_workload);
+  start(locked_workload);
   wg.wait();
 }
 
