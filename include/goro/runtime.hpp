@@ -358,7 +358,7 @@ GORO_EXPORT void yield();
 // goroutine; when it blocks, its processor moves to another thread. For
 // code that needs thread affinity (thread-local state of a C library, OpenGL,
 // a per-thread signal mask). A goroutine that returns while still locked
-// retires its thread: no goroutine runs on it again (Go ends the thread).
+// ends its thread, as in Go: no goroutine runs on it again.
 // No-ops on a thread that is not a goroutine.
 GORO_EXPORT void lock_os_thread();
 // Undoes one lock_os_thread; at zero the goroutine may move again. A call

@@ -93,18 +93,22 @@ void on_segv(int sig, siginfo_t* info, void* context) {
 
 }  // namespace
 
-// Go's fatal (a user-level throw): the calling goroutine's stack; every
-// goroutine with GOTRACEBACK=all; none with GOTRACEBACK=none.
+// Go's fatal (throw): every goroutine, the calling one first (Go shows all
+// goroutines for a throw whatever GOTRACEBACK says, except none). The dump
+// allocates: if even that fails (we may be out of memory), the report ends
+// with the message.
 [[gnu::noinline]] void fatal(const char* message) noexcept {
   const void* frame = __builtin_frame_address(0);
   std::fflush(stdout);
   write_str("fatal error: ");
   write_str(message);
   write_str("\n");
-  traceback_level level = gotraceback();
-  if (level != traceback_level::none) {
-    std::string dump = format_goroutines(current_runtime(), level == traceback_level::all, frame);
-    write_all(dump.data(), dump.size());
+  if (gotraceback() != traceback_level::none) {
+    try {
+      std::string dump = format_goroutines(current_runtime(), true, frame);
+      write_all(dump.data(), dump.size());
+    } catch (...) {
+    }
   }
   exit_process();
 }

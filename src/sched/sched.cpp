@@ -21,6 +21,7 @@
 #include "arch/context.hpp"
 #include "debug/crash.hpp"
 #include "debug/trace.hpp"
+#include "goro/trace.hpp"
 #include "debug/dump.hpp"
 #include "os/futex.hpp"
 #include "os/membarrier.hpp"
@@ -190,7 +191,6 @@ int runtime::run(int (*body)(void*), void* arg) {
   main_arg_ = arg;
   install_crash_handlers();
 
-  start_ns_ = nanotime();
   G* main_g = new_g(sizeof(runtime*), alignof(runtime*), &main_ops, nullptr, nullptr);
   *static_cast<runtime**>(main_g->closure) = this;
   foreign_created_.fetch_add(1, std::memory_order_relaxed);
@@ -215,10 +215,12 @@ int runtime::run(int (*body)(void*), void* arg) {
   // start_m makes no M once stopping_ is set (checked under ms_mutex_), so
   // the list is final now. (Not joined under ms_mutex_: an M may still take
   // it, in check_dead.)
+  // Retired Ms detached their ended threads before stopping_ (ms_mutex_).
   std::vector<M*> all;
   {
     std::lock_guard lock(ms_mutex_);
-    for (auto& m : ms_) all.push_back(m.get());
+    for (auto& m : ms_)
+      if (m->thread.joinable()) all.push_back(m.get());
   }
   for (M* m : all) wake_m(m);
   for (M* m : all) m->thread.join();
@@ -259,10 +261,7 @@ void runtime::mstart(M* m) {
 
   for (;;) {
     if (G* found = std::exchange(m->handoff_g, nullptr)) handoff_locked(m, found);
-    if (m->retired) {
-      retire(m);
-      break;
-    }
+    if (m->retired) break;
     G* g = m->locked_g != nullptr ? wait_locked(m) : find_runnable(m);
     if (g == nullptr) break;
     if (g->locked_m != nullptr && g->locked_m != m) [[unlikely]] {
@@ -275,6 +274,7 @@ void runtime::mstart(M* m) {
 
   remove_signal_stack(m->signal_stack);
   tls_m = nullptr;
+  if (m->retired) retire(m);  // last: the thread ends right after
 }
 
 // ---------------------------------------------------------------------------
@@ -580,7 +580,7 @@ G* runtime::wait_locked(M* m) {
       ++locked_waiting_ms_;
     }
   }
-  if (P* p = std::exchange(m->p, nullptr)) start_m(p);
+  if (P* p = std::exchange(m->p, nullptr)) start_m(p, /*may_create_here=*/false);
   for (;;) {
     {
       std::lock_guard lock(idle_mutex_);
@@ -618,27 +618,17 @@ void runtime::handoff_locked(M* m, G* g) {
   wake_m(owner);
 }
 
-// The M of a goroutine that exited locked: gives its P away and sleeps until
-// the runtime stops.
+// The M of a goroutine that exited locked (Go ends such a thread, whose
+// state the goroutine may have changed): gives its P away and lets the
+// thread end, detached, so it no longer counts. At shutdown run() joins it
+// instead (the detach and run()'s list of threads to join are both under
+// ms_mutex_). Runs last in mstart: nothing of the runtime is touched after.
 void runtime::retire(M* m) {
-  {
-    std::lock_guard lock(idle_mutex_);
-    m->locked_waiting = true;
-    ++locked_waiting_ms_;
-  }
-  if (P* p = std::exchange(m->p, nullptr)) start_m(p);
-  for (;;) {
-    {
-      std::lock_guard lock(idle_mutex_);
-      if (stopping_.load(std::memory_order_relaxed)) {
-        m->locked_waiting = false;
-        --locked_waiting_ms_;
-        return;
-      }
-    }
-    if (m->wake_word.exchange(0, std::memory_order_acquire) == 0)
-      os::futex_wait(&m->wake_word, 0);
-  }
+  if (P* p = std::exchange(m->p, nullptr)) start_m(p, /*may_create_here=*/false);
+  std::lock_guard lock(ms_mutex_);
+  if (stopping_.load(std::memory_order_relaxed)) return;
+  m->thread.detach();
+  retired_ms_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool runtime::sync_can_spin(int iter) const {
@@ -818,8 +808,11 @@ bool runtime::wake_idle_m() {
   return true;
 }
 
-// Hands p to a spare M, or to a new one.
-void runtime::start_m(P* p) {
+// Hands p to a spare M, or to a new one. A new thread copies its creator's
+// signal mask, affinity, namespaces...: a locked thread (whose goroutine may
+// have changed them) passes may_create_here = false, and sysmon, a clean
+// thread, makes the M instead (Go's template thread).
+void runtime::start_m(P* p, bool may_create_here) {
   M* m = nullptr;
   {
     std::lock_guard lock(idle_mutex_);
@@ -838,7 +831,14 @@ void runtime::start_m(P* p) {
   std::lock_guard lock(ms_mutex_);
   // At shutdown run() joins the Ms listed after stopping_ was set: make none.
   if (stopping_.load(std::memory_order_relaxed)) return;
-  if (static_cast<long>(ms_.size()) >= cfg_.max_threads) fatal("thread exhaustion");
+  if (!may_create_here) {
+    p->m.store(nullptr, std::memory_order_release);
+    ps_for_new_ms_.push_back(p);
+    os::futex_wake(&sysmon_stop_);
+    return;
+  }
+  if (static_cast<long>(ms_.size() - retired_ms_.load(std::memory_order_relaxed)) >= cfg_.max_threads)
+    fatal("thread exhaustion");
   auto fresh = std::make_unique<M>();
   m = fresh.get();
   m->rt = this;
@@ -848,6 +848,17 @@ void runtime::start_m(P* p) {
   p->m.store(m, std::memory_order_release);
   ms_.push_back(std::move(fresh));
   m->thread = std::thread([this, m] { mstart(m); });
+}
+
+// On sysmon's thread: makes the Ms that locked threads asked for (start_m).
+void runtime::start_requested_ms() {
+  std::vector<P*> ps;
+  {
+    std::lock_guard lock(ms_mutex_);
+    if (ps_for_new_ms_.empty()) return;
+    ps.swap(ps_for_new_ms_);
+  }
+  for (P* p : ps) start_m(p);
 }
 
 // An M without a P waits on the spare list; false at shutdown.
@@ -900,15 +911,23 @@ void runtime::sysmon() {
     }
     // The coarse clock parks read for wait_since: sysmon never sleeps more
     // than sysmon_max_delay_ns, so it lags by at most that.
-    coarse_seconds_.store(static_cast<std::uint32_t>((now - start_ns_) / 1'000'000'000),
-                          std::memory_order_relaxed);
+    // Stored only when it changes: parks read it, every tick would bounce
+    // its cache line.
+    auto seconds = static_cast<std::uint32_t>((now - start_ns_) / 1'000'000'000);
+    if (coarse_seconds_.load(std::memory_order_relaxed) != seconds)
+      coarse_seconds_.store(seconds, std::memory_order_relaxed);
     if (sigquit_pending()) dump_on_sigquit(*this);  // does not return
+    start_requested_ms();
     bool retook = false;
     for (std::size_t i = 0; i < ps_.size(); ++i) {
       P* p = ps_[i].get();
       watch& w = seen[i];
       M* m = p->m.load(std::memory_order_acquire);
       std::uint64_t switches = p->switches.load(std::memory_order_relaxed);
+      if (m == nullptr) {  // waiting for the M start_requested_ms makes
+        w = {};
+        continue;
+      }
       if (m != w.m || switches != w.switches || m->in_runtime.load(std::memory_order_relaxed) != 0) {
         w = {m, switches, now};
         continue;
@@ -931,6 +950,10 @@ void runtime::sysmon() {
       quiet_ticks = 0;
     } else if (++quiet_ticks > sysmon_idle_ticks_before_backoff) {
       delay = std::min(delay * 2, sysmon_max_delay_ns);
+      // Backed off: everyone may be asleep. The last M to idle checks for
+      // a deadlock, but a thread still ending then (a retired M) makes its
+      // count differ; look again from here.
+      if (delay == sysmon_max_delay_ns) check_dead();
     }
   }
 }
@@ -1096,7 +1119,8 @@ bool runtime::all_asleep() {
   }
   {
     std::lock_guard lock(ms_mutex_);
-    total = ms_.size();
+    if (!ps_for_new_ms_.empty()) return false;  // an M is on its way
+    total = ms_.size() - retired_ms_.load(std::memory_order_relaxed);
   }
   if (asleep != total || !globalq_.empty()) return false;
   for (const auto& p : ps_)
@@ -1109,14 +1133,15 @@ void runtime::check_dead() {
   if (!all_asleep()) return;  // the cheap test first: this runs whenever an M idles
   // No thread but ours? Then whatever another thread did before it exited
   // (readied a goroutine, woke an M) is visible to the second look.
-  std::size_t known;
-  {
+  // Ms, sysmon, run()'s caller, and a trace's writer thread.
+  auto threads_known = [this] {
     std::lock_guard lock(ms_mutex_);
-    known = ms_.size() + 2;  // Ms, sysmon, run()'s caller
-  }
+    return ms_.size() - retired_ms_.load(std::memory_order_relaxed) + 2 + (goro::trace::active() ? 1 : 0);
+  };
+  std::size_t known = threads_known();
   if (process_thread_count() != known || !all_asleep()) return;
-  std::lock_guard lock(ms_mutex_);
-  if (ms_.size() + 2 == known) report_deadlock(*this);
+  // The last M to idle and sysmon may both get here: one reports.
+  if (threads_known() == known && !deadlock_reported_.exchange(true)) report_deadlock(*this);
 }
 
 // ---------------------------------------------------------------------------

@@ -64,9 +64,12 @@
 // M switches to g0, hands its P to another M (start_m) and sleeps until a
 // P comes back with the G (wait_locked). Any M that dequeues a G locked to
 // another M gives it its own P through that M's next_p slot (handoff_locked)
-// and goes spare. A G that exits while locked retires its M (Go ends the
-// thread): it runs nothing more until the runtime stops. Locked-waiting and
-// retired Ms count as asleep for the deadlock check.
+// and goes spare. A G that exits while locked retires its M: as in Go, the
+// thread ends (detached; it no longer counts toward max_threads or the
+// deadlock check). Locked-waiting Ms count as asleep for the deadlock check.
+// A locked thread never creates a thread (a new thread inherits its creator's
+// signal mask, affinity, namespaces): when no spare M exists, it leaves its P
+// in ps_for_new_ms_ and sysmon makes the M (Go's template thread).
 // Goroutine dumps (debug/dump.hpp): park publishes `waiting` in its
 // post-switch action (once the G is off its stack), and switch_to, after
 // storing `running`, waits while a dump has the G's scan flag set; park
@@ -174,8 +177,8 @@ struct M {
   // idle_mutex (a picker hands this M a P there).
   G* locked_g = nullptr;
   std::uint32_t locked_count = 0;
-  bool retired = false;              // its locked G exited locked: runs nothing more
-  bool locked_waiting = false;       // asleep until next_p (or retired, until shutdown)
+  bool retired = false;              // its locked G exited locked: the thread ends
+  bool locked_waiting = false;       // asleep until next_p
   P* next_p = nullptr;
   G* handoff_g = nullptr;            // found by next_after_current, locked elsewhere
   std::uint32_t rng = 1;
@@ -298,7 +301,8 @@ class runtime {
   void retire(M* m);
   bool has_waiting_work(P* p, std::int64_t now);
   bool try_retake(P* p, M* m);
-  void start_m(P* p);
+  void start_m(P* p, bool may_create_here = true);
+  void start_requested_ms();
   static void wake_m(M* m);
   void sleep_idle(M* m, std::int64_t timeout_ns);
   void check_dead();
@@ -318,6 +322,8 @@ class runtime {
   std::vector<std::unique_ptr<P>> ps_;
   std::mutex ms_mutex_;
   std::vector<std::unique_ptr<M>> ms_;   // grows (sysmon); guarded by ms_mutex_
+  std::atomic<std::size_t> retired_ms_{0};  // Ms whose thread ended (retire); written under ms_mutex_
+  std::vector<P*> ps_for_new_ms_;        // Ps waiting for sysmon to make an M; ms_mutex_
   std::thread sysmon_thread_;
   std::atomic<std::uint32_t> sysmon_stop_{0};
   std::atomic<M*> poller_{nullptr};      // the M blocked in the network poller
@@ -332,6 +338,7 @@ class runtime {
   std::atomic<std::int32_t> nmspinning_{0};
 
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> deadlock_reported_{false};
   std::atomic<std::uint64_t> goid_gen_{0};
 
   // G records are allocated in chunks and never freed while the runtime
@@ -341,8 +348,9 @@ class runtime {
   std::vector<std::unique_ptr<G[]>> g_chunks_;  // guarded by gfree_lock_
   std::atomic<std::int64_t> foreign_created_{0};  // goroutines made off-P
 
-  std::int64_t start_ns_ = 0;                       // nanotime() at run()
-  std::atomic<std::uint32_t> coarse_seconds_{0};    // written by sysmon
+  const std::int64_t start_ns_ = nanotime();        // at construction
+  // Read by every park; alone on its line (written about once a second).
+  alignas(64) std::atomic<std::uint32_t> coarse_seconds_{0};  // written by sysmon
 
   std::atomic<std::uint32_t> main_done_{0};
   int exit_code_ = 0;

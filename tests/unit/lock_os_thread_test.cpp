@@ -2,12 +2,13 @@
 // TestLockOSThread*, TestLockOSThreadExit and friends): a locked goroutine
 // stays on its thread across every kind of switch point, its thread runs no
 // other goroutine meanwhile, the others keep running while it blocks, the
-// lock nests, and a goroutine that exits locked retires its thread.
+// lock nests, and a goroutine that exits locked ends its thread.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
-#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -193,40 +194,52 @@ TEST(LockOSThreadNesting, ThreadLocalStateSurvives) {
       goro::config{.procs = 2});
 }
 
-// Go's TestLockOSThreadExit: the thread of a goroutine that exits locked is
-// not reused for other goroutines.
-TEST(LockOSThreadExit, RetiresTheThread) {
+bool thread_alive(pid_t tid) {
+  return ::access(("/proc/self/task/" + std::to_string(tid)).c_str(), F_OK) == 0;
+}
+
+// Go's TestLockOSThreadExit: the thread of a goroutine that exits locked
+// ends (so no other goroutine can ever run on it).
+TEST(LockOSThreadExit, EndsTheThread) {
   goro::run(
       [] {
-        std::thread::id retired{};
+        std::atomic<pid_t> tid{0};
         auto done = goro::make_chan<int>();
         goro::go([&] {
           goro::lock_os_thread();
-          retired = this_thread_id();
+          tid = static_cast<pid_t>(::gettid());
           done.send(1);
           // returns locked
         });
         done.recv();
-        std::mutex seen_mu;
-        std::set<std::thread::id> seen;
+        EXPECT_TRUE(goro_test::yield_until([&] { return !thread_alive(tid.load()); }));
+        // The others still run (on another thread).
         goro::wait_group wg;
-        for (int i = 0; i < 400; ++i) {
+        for (int i = 0; i < 100; ++i) {
           wg.add(1);
-          goro::go([&] {
-            for (int k = 0; k < 3; ++k) {
-              {
-                std::lock_guard lock(seen_mu);
-                seen.insert(this_thread_id());
-              }
-              goro::yield();
-            }
-            wg.done();
-          });
+          goro::go([&] { wg.done(); });
         }
         wg.wait();
-        EXPECT_EQ(seen.count(retired), 0u);
       },
       goro::config{.procs = 2});
+}
+
+// Ended threads stop counting: a program whose goroutines exit locked one
+// after another never reaches max_threads (Go's threads that exit locked).
+TEST(LockOSThreadExit, EndedThreadsDoNotCountTowardMaxThreads) {
+  goro::run(
+      [] {
+        for (int i = 0; i < 40; ++i) {
+          auto done = goro::make_chan<int>();
+          goro::go([done] {
+            goro::lock_os_thread();
+            done.send(1);
+          });
+          done.recv();
+          goro::sleep(std::chrono::microseconds(10));
+        }
+      },
+      goro::config{.procs = 2, .max_threads = 5});
 }
 
 TEST(LockOSThreadOffRuntime, NoOpOnPlainThread) {
