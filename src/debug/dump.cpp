@@ -54,12 +54,29 @@ void append_hex(std::string& s, std::uintptr_t v) {
   s += buf;
 }
 
+// Go hides the runtime's own frames (runtime.gopark, goexit...) unless
+// GOTRACEBACK=system or crash: so does goro, for goro::detail and the
+// trampoline of goro::run.
+bool runtime_frame(const std::string& function) {
+  // Up to the parameters; a template function's name follows its return type.
+  std::string_view name = std::string_view(function).substr(0, function.find('('));
+  return name.starts_with("goro::detail::") || name.find(" goro::detail::") != name.npos ||
+         name.starts_with("_ZN4goro6detail") || name.starts_with("goro::run<");
+}
+
+bool show_runtime_frames() {
+  const char* v = std::getenv("GOTRACEBACK");
+  return v != nullptr && (std::strcmp(v, "system") == 0 || std::strcmp(v, "crash") == 0);
+}
+
 void append_frames(std::string& s, const std::vector<std::uintptr_t>& pcs) {
+  static const bool show_runtime = show_runtime_frames();
   std::vector<symbol_frame> frames;
   for (std::uintptr_t pc : pcs) {
     frames.clear();
     symbolize(pc, frames);
     for (const symbol_frame& f : frames) {
+      if (!show_runtime && runtime_frame(f.function)) continue;
       if (f.function.empty()) {
         s += "?()";
       } else {

@@ -463,6 +463,11 @@ int panic_traceback(const char* level) {
       goro::config{.procs = 1});
 }
 int panic_traceback_all() { return panic_traceback("all"); }
+// GOTRACEBACK=system also shows goro's own frames.
+int deadlock_traceback_system() {
+  ::setenv("GOTRACEBACK", "system", 1);
+  return deadlock_traceback();
+}
 int panic_traceback_none() { return panic_traceback("none"); }
 int panic_traceback_single() { return panic_traceback("single"); }
 
@@ -530,6 +535,7 @@ const scenario scenarios[] = {
     {"panic_created_by", panic_created_by},
     {"panic_throw_site", panic_throw_site},
     {"deadlock_traceback", deadlock_traceback},
+    {"deadlock_traceback_system", deadlock_traceback_system},
     {"panic_traceback_all", panic_traceback_all},
     {"panic_traceback_none", panic_traceback_none},
     {"panic_traceback_single", panic_traceback_single},
