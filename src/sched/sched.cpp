@@ -476,7 +476,7 @@ void runtime::run_post_switch(M* m) {
       release_g(m->p, ps.prev);
       break;
   }
-  if (ps.timers_due_at != 0) run_timers(ps.timers_due_at);
+  if (ps.timers_due_at != 0 && m->p != nullptr) run_timers_of(m->p, ps.timers_due_at);
 }
 
 namespace {
@@ -1069,11 +1069,16 @@ std::int64_t runtime::own_timers_due(P* p) const {
 // Runs the due timers of every P (a P whose thread is busy in a long
 // goroutine must not hold its timers back).
 void runtime::run_timers(std::int64_t now) {
-  for (auto& p : ps_) {
-    if (p->timers.next_when.load(std::memory_order_relaxed) == 0) continue;
-    if (now == 0) now = nanotime();
-    if (p->timers.due(now)) p->timers.run_due(now);
-  }
+  for (auto& p : ps_) run_timers_of(p.get(), now);
+}
+
+// Runs p's due timers; true if some ran.
+bool runtime::run_timers_of(P* p, std::int64_t& now) {
+  if (p->timers.next_when.load(std::memory_order_relaxed) == 0) return false;
+  if (now == 0) now = nanotime();
+  if (!p->timers.due(now)) return false;
+  p->timers.run_due(now);
+  return true;
 }
 
 // How long an idle M may sleep: until the earliest timer of any P (-1: no timer).
@@ -1210,7 +1215,16 @@ G* runtime::find_runnable(M* m) {
     if (stopping_.load(std::memory_order_relaxed)) return nullptr;
     if (m->p == nullptr && !wait_for_p(m)) return nullptr;
     P* p = m->p;
-    run_timers();
+    // Its own P's timers first (Go's checkTimers); the other Ps' only when
+    // it has nothing else to do (Go steals timers with work), so two Ms do
+    // not both drain every heap while each has work of its own.
+    std::int64_t now = 0;
+    run_timers_of(p, now);
+    if (G* g = next_local(p)) {
+      if (m->spinning) reset_spinning(m);
+      return g;
+    }
+    run_timers(now);
     if (G* g = next_local(p)) {
       if (m->spinning) reset_spinning(m);
       return g;

@@ -286,6 +286,7 @@ class runtime {
   bool work_visible();
   std::int64_t own_timers_due(P* p) const;  // nanotime if a timer is due, else 0
   void run_timers(std::int64_t now = 0);
+  bool run_timers_of(P* p, std::int64_t& now);
   std::int64_t idle_timeout_ns() const;
   G* next_after_current(M* m);
   void release_g(P* p, G* g) noexcept;
