@@ -77,10 +77,12 @@
 // every tick (no clock read on the park path). sysmon performs the SIGQUIT
 // dump.
 //
-// Timers: each P has a timer heap (timer/timer.hpp). Due timers run at the
-// top of find_runnable (every P's) and in the post-switch of the goroutine
-// that runs next when the one stopping saw a due timer on its P; an idle M
-// sleeps until the earliest timer of any P.
+// Timers: each P has a timer heap (timer/timer.hpp). Due timers of the M's
+// own P run at the top of find_runnable and in the post-switch of the
+// goroutine that runs next when the one stopping saw a due timer on its P;
+// an M with no local work runs the other Ps' due timers before it steals
+// (Go's timer stealing: a P whose M is busy does not hold its timers back);
+// an idle M sleeps until the earliest timer of any P.
 //
 // Lock order: timer heap lock -> channel locks -> idle_mutex -> global_runq
 // lock -> G free-list lock -> stack_pool lock; ms_mutex is taken alone. Sema bucket and channel locks
