@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,16 +38,7 @@ std::terminate_handler previous_terminate = nullptr;
   std::abort();
 }
 
-// Async-signal-safe output.
-void write_all(const char* s, std::size_t n) noexcept {
-  while (n > 0) {
-    ssize_t w = ::write(STDERR_FILENO, s, n);
-    if (w <= 0) return;
-    s += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-void write_str(const char* s) noexcept { write_all(s, std::strlen(s)); }
+void write_str(const char* s) noexcept { write_stderr(s, std::strlen(s)); }
 void write_u64(std::uint64_t v) noexcept {
   char buf[24];
   int i = sizeof buf;
@@ -54,7 +46,7 @@ void write_u64(std::uint64_t v) noexcept {
     buf[--i] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  write_all(buf + i, sizeof buf - static_cast<std::size_t>(i));
+  write_stderr(buf + i, sizeof buf - static_cast<std::size_t>(i));
 }
 
 void write_goroutine_header(std::uint64_t id) noexcept {
@@ -93,6 +85,16 @@ void on_segv(int sig, siginfo_t* info, void* context) {
 
 }  // namespace
 
+void write_stderr(const char* s, std::size_t n) noexcept {
+  while (n > 0) {
+    ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
 // Go's fatal (throw): every goroutine, the calling one first (Go shows all
 // goroutines for a throw whatever GOTRACEBACK says, except none). The dump
 // allocates: if even that fails (we may be out of memory), the report ends
@@ -106,7 +108,7 @@ void on_segv(int sig, siginfo_t* info, void* context) {
   if (gotraceback() != traceback_level::none) {
     try {
       std::string dump = format_goroutines(current_runtime(), true, frame);
-      write_all(dump.data(), dump.size());
+      write_stderr(dump.data(), dump.size());
     } catch (...) {
     }
   }
@@ -120,7 +122,7 @@ void report_deadlock(runtime& rt) noexcept {
   write_str("fatal error: all goroutines are asleep - deadlock!\n");
   if (gotraceback() != traceback_level::none) {
     std::string dump = format_goroutines(&rt, true, nullptr, /*world_stopped=*/true);
-    write_all(dump.data(), dump.size());
+    write_stderr(dump.data(), dump.size());
   }
   exit_process();
 }
@@ -140,7 +142,7 @@ void report_deadlock(runtime& rt) noexcept {
   }
   std::fflush(stdout);
   write_str("panic: ");
-  write_all(what.data(), what.size());
+  write_stderr(what.data(), what.size());
   write_str("\n");
   traceback_level level = gotraceback();
   if (level != traceback_level::none) {
@@ -150,7 +152,7 @@ void report_deadlock(runtime& rt) noexcept {
       write_str("\n");
       write_goroutine_header(g->id.load(std::memory_order_relaxed));
     } else {
-      write_all(dump.data(), dump.size());
+      write_stderr(dump.data(), dump.size());
     }
   }
   exit_process();

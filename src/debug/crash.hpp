@@ -21,6 +21,11 @@ namespace goro::detail {
 // "fatal error: stack overflow" for the goroutine g (found at a switch).
 [[noreturn]] void stack_overflow(const G* g) noexcept;
 
+// Writes all of s to stderr, retrying after signals; async-signal-safe.
+// One call per report line or block, so concurrent writers do not interleave
+// within it.
+void write_stderr(const char* s, std::size_t n) noexcept;
+
 // Process-wide, idempotent: the SIGSEGV handler for guard-page faults and
 // the std::terminate handler that reports an uncaught exception as a panic.
 void install_crash_handlers();

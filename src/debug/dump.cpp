@@ -15,6 +15,7 @@
 #include <ostream>
 #include <vector>
 
+#include "debug/crash.hpp"
 #include "debug/symbolize.hpp"
 #include "debug/traceback.hpp"
 #include "goro/debug.hpp"
@@ -150,18 +151,6 @@ void append_record(std::string& s, const record& r, std::uint32_t now_sec) {
   }
 }
 
-void write_stderr(const std::string& s) noexcept {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  while (n > 0) {
-    ssize_t w = ::write(STDERR_FILENO, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
 // --- SIGQUIT ---------------------------------------------------------------
 
 std::atomic<std::atomic<std::uint32_t>*> sigquit_wake{nullptr};
@@ -291,7 +280,7 @@ void dump_on_sigquit(runtime& rt) noexcept {
   std::string out = "SIGQUIT: quit\n";
   if (gotraceback() != traceback_level::none) out += format_goroutines(&rt, true, nullptr);
   std::fflush(stdout);
-  write_stderr(out);
+  write_stderr(out.data(), out.size());
   std::_Exit(2);
 }
 

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "debug/crash.hpp"
 #include "sched/sched.hpp"
 
 namespace goro::detail {
@@ -58,16 +59,7 @@ void runtime::schedtrace(std::int64_t uptime_ns) {
     line += std::to_string(ps_[i]->runq.size());
   }
   line += "]\n";
-  // One write: lines from concurrent writers of stderr do not interleave.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t w = ::write(STDERR_FILENO, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    p += w;
-    left -= static_cast<std::size_t>(w);
-  }
+  write_stderr(line.data(), line.size());  // one write: no interleaving
 }
 
 }  // namespace goro::detail
