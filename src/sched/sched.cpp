@@ -950,10 +950,6 @@ void runtime::sysmon() {
       quiet_ticks = 0;
     } else if (++quiet_ticks > sysmon_idle_ticks_before_backoff) {
       delay = std::min(delay * 2, sysmon_max_delay_ns);
-      // Backed off: everyone may be asleep. The last M to idle checks for
-      // a deadlock, but a thread still ending then (a retired M) makes its
-      // count differ; look again from here.
-      if (delay == sysmon_max_delay_ns) check_dead();
     }
   }
 }
@@ -1145,7 +1141,7 @@ void runtime::check_dead() {
   };
   std::size_t known = threads_known();
   if (process_thread_count() != known || !all_asleep()) return;
-  // The last M to idle and sysmon may both get here: one reports.
+  // Two Ms going idle at once may both get here: one reports.
   if (threads_known() == known && !deadlock_reported_.exchange(true)) report_deadlock(*this);
 }
 
