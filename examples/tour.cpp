@@ -9,9 +9,11 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <exception>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -372,6 +374,89 @@ void tour_net() {
   ln.close();
 }
 
+[[gnu::noinline]] std::thread::id current_thread() {  // read afresh after a switch point
+  asm volatile("" ::: "memory");
+  return std::this_thread::get_id();
+}
+
+void tour_diagnostics() {
+  stop("diagnostics", "lock_os_thread pins a goroutine to its thread; goro::dump prints every "
+                      "goroutine like Go's traceback; goro::trace records the scheduler");
+  // lock_os_thread: 1,000 channel round trips, and the goroutine never moves.
+  auto ping = goro::make_chan<int>(), pong = goro::make_chan<int>();
+  goro::go([=] {
+    for (int v : ping) pong.send(v);
+  });
+  goro::lock_os_thread();
+  const auto home = current_thread();
+  bool stayed = true;
+  for (int i = 0; i < 1000; ++i) {
+    ping.send(i);
+    pong.recv();
+    stayed = stayed && current_thread() == home;
+  }
+  goro::unlock_os_thread();
+  ping.close();
+  std::printf("   locked goroutine, 1000 round trips: %s\n",
+              stayed ? "always on the same thread" : "MOVED (bug)");
+
+  // goro::dump: two goroutines parked on a channel nobody sends on.
+  auto never = goro::make_chan<int>();
+  goro::wait_group parked;
+  for (int i = 0; i < 2; ++i) {
+    parked.add(1);
+    goro::go([never, &parked] {
+      never.recv();  // released by close below
+      parked.done();
+    });
+  }
+  goro::sleep(std::chrono::milliseconds(1));  // (a demo: time enough for them to park)
+  std::ostringstream dump;
+  goro::dump(dump);
+  never.close();
+  parked.wait();
+  // Each goroutine is a block: header, frames, "created by". Show ours
+  // (the caller, and the two receivers) with their first frame.
+  std::istringstream lines(dump.str());
+  std::string line, header, first_frame;
+  int goroutines = 0;
+  auto show = [](const std::string& l) {
+    if (l.size() > 96) std::printf("   | %.93s...\n", l.c_str());
+    else std::printf("   | %s\n", l.c_str());
+  };
+  while (std::getline(lines, line)) {
+    if (line.rfind("goroutine ", 0) == 0) {
+      ++goroutines;
+      header = line;
+      first_frame.clear();
+    } else if (first_frame.empty() && !header.empty() && !line.empty() && line[0] != '\t') {
+      first_frame = line;
+      if (header.find("[running]") != std::string::npos) show(header), show(first_frame);
+    } else if (line.rfind("created by ", 0) == 0 && header.find("[chan receive]") != std::string::npos) {
+      show(header), show(first_frame), show(line);
+      if (std::getline(lines, line)) show(line);  // the go() call's file:line
+    }
+  }
+  std::printf("   (%d goroutines in the dump: the prime sieve above left its filters blocked in "
+              "chan send, as Go's does)\n", goroutines);
+
+  // goro::trace: a Chrome/Perfetto trace of a small ping-pong.
+  auto path = (std::filesystem::temp_directory_path() / "goro-tour-trace.json").string();
+  goro::trace::start(path);
+  auto a = goro::make_chan<int>(), b = goro::make_chan<int>();
+  goro::go([=] {
+    for (int v : a) b.send(v);
+  });
+  for (int i = 0; i < 200; ++i) {
+    a.send(i);
+    b.recv();
+  }
+  a.close();
+  goro::trace::stop();
+  std::printf("   trace of 200 round trips: %s (%ju bytes; open it in ui.perfetto.dev)\n", path.c_str(),
+              static_cast<std::uintmax_t>(std::filesystem::file_size(path)));
+}
+
 }  // namespace
 
 int main() {
@@ -391,6 +476,7 @@ int main() {
     tour_sync();
     tour_worker_pool();
     tour_net();
+    tour_diagnostics();
     std::printf("\nend of tour\n");
     return 0;
   });

@@ -56,13 +56,25 @@ void append_hex(std::string& s, std::uintptr_t v) {
 }
 
 // Go hides the runtime's own frames (runtime.gopark, goexit...) unless
-// GOTRACEBACK=system or crash: so does goro, for goro::detail and the
-// trampoline of goro::run.
+// GOTRACEBACK=system or crash; so does goro, for the frames that are only
+// machinery: the innermost run of goro::detail frames (the park, the
+// channel or semaphore code under a blocked call) and the goroutine's base
+// (goroutine_entry, main_invoke). The trampolines that call the goroutine's
+// function stay: an optimizer may have inlined the user's code into them.
 bool runtime_frame(const std::string& function) {
   // Up to the parameters; a template function's name follows its return type.
   std::string_view name = std::string_view(function).substr(0, function.find('('));
   return name.starts_with("goro::detail::") || name.find(" goro::detail::") != name.npos ||
-         name.starts_with("_ZN4goro6detail") || name.starts_with("goro::run<");
+         name.starts_with("_ZN4goro6detail");
+}
+
+bool base_frame(const std::string& function) {
+  return function.find("goroutine_entry") != std::string::npos ||
+         function.find("runtime::main_invoke") != std::string::npos;
+}
+
+bool trampoline_frame(const std::string& function) {
+  return function.find("closure_ops_for") != std::string::npos;
 }
 
 bool show_runtime_frames() {
@@ -70,37 +82,45 @@ bool show_runtime_frames() {
   return v != nullptr && (std::strcmp(v, "system") == 0 || std::strcmp(v, "crash") == 0);
 }
 
+void append_frame(std::string& s, const symbol_frame& f) {
+  if (f.function.empty()) {
+    s += "?()";
+  } else {
+    s += f.function;
+    if (f.function.find('(') == std::string::npos) s += "(...)";
+  }
+  s += "\n\t";
+  s += f.file.empty() ? "?" : f.file;
+  if (f.line > 0) {
+    s += ':';
+    s += std::to_string(f.line);
+  }
+  if (!f.inlined) {
+    s += " +";
+    append_hex(s, f.offset);
+  }
+  if (f.file.empty() && f.function.empty()) {
+    s += " pc=";
+    append_hex(s, f.pc);
+  }
+  s += "\n";
+}
+
 void append_frames(std::string& s, const std::vector<std::uintptr_t>& pcs) {
   static const bool show_runtime = show_runtime_frames();
-  std::vector<symbol_frame> frames;
+  std::vector<symbol_frame> frames, one;
   for (std::uintptr_t pc : pcs) {
-    frames.clear();
-    symbolize(pc, frames);
-    for (const symbol_frame& f : frames) {
-      if (!show_runtime && runtime_frame(f.function)) continue;
-      if (f.function.empty()) {
-        s += "?()";
-      } else {
-        s += f.function;
-        if (f.function.find('(') == std::string::npos) s += "(...)";
-      }
-      s += "\n\t";
-      s += f.file.empty() ? "?" : f.file;
-      if (f.line > 0) {
-        s += ':';
-        s += std::to_string(f.line);
-      }
-      if (!f.inlined) {
-        s += " +";
-        append_hex(s, f.offset);
-      }
-      if (f.file.empty() && f.function.empty()) {
-        s += " pc=";
-        append_hex(s, f.pc);
-      }
-      s += "\n";
-    }
+    one.clear();
+    symbolize(pc, one);
+    frames.insert(frames.end(), one.begin(), one.end());
   }
+  std::size_t first = 0;
+  if (!show_runtime)
+    while (first < frames.size() && runtime_frame(frames[first].function) &&
+           !trampoline_frame(frames[first].function))
+      ++first;
+  for (std::size_t i = first; i < frames.size(); ++i)
+    if (show_runtime || !base_frame(frames[i].function)) append_frame(s, frames[i]);
   if (pcs.size() >= static_cast<std::size_t>(max_traceback_frames)) s += "...additional frames elided...\n";
 }
 

@@ -364,8 +364,10 @@ TEST(Traceback, DeadlockShowsFramesAndCreator) {
     EXPECT_TRUE(std::regex_search(blocked, std::regex("blocked_receiver[^\n]*\n\t[^\n]*\\.(cpp|hpp|h):[0-9]+ \\+0x")))
         << blocked;
     EXPECT_TRUE(contains(goroutine_block(r.err, "sync.WaitGroup.Wait"), "park_forever()\n\t")) << describe(r);
-    // Like Go's runtime frames, goro's own are left out by default...
-    EXPECT_FALSE(contains(r.err, "goro::detail::")) << describe(r);
+    // Like Go's runtime frames, goro's park machinery and the goroutine's
+    // base are left out by default...
+    EXPECT_FALSE(contains(r.err, "goro::detail::runtime::park(")) << describe(r);
+    EXPECT_FALSE(contains(r.err, "goroutine_entry")) << describe(r);
     // ...and shown with GOTRACEBACK=system.
     child_result sys = run_child("deadlock_traceback_system");
     EXPECT_TRUE(sys.exited && sys.code == 2) << describe(sys);
