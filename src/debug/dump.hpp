@@ -2,7 +2,8 @@
 //
 // Owns: the text of a goroutine dump (`goroutine N [state, M minutes]:`,
 // symbolized frames, `created by F in goroutine P` + file:line of the go()
-// call), which goroutines it shows (GOTRACEBACK), the scan handshake that
+// call), which goroutines and frames it shows (GOTRACEBACK; goro's park
+// machinery and goroutine base hidden unless system), the scan handshake that
 // keeps a parked goroutine from resuming while its stack is walked, and
 // the SIGQUIT handler (Go's: dump everything, exit 2).
 //

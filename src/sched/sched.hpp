@@ -85,8 +85,11 @@
 // an idle M sleeps until the earliest timer of any P.
 //
 // Lock order: timer heap lock -> channel locks -> idle_mutex -> global_runq
-// lock -> G free-list lock -> stack_pool lock; ms_mutex is taken alone. Sema bucket and channel locks
-// are released (by the park commit) before their waiters are readied.
+// lock -> G free-list lock -> stack_pool lock; ms_mutex is taken alone
+// (never with idle_mutex: start_m, retire and all_asleep take them one after
+// the other). Sema bucket and channel locks are released (by the park
+// commit) before their waiters are readied. A fatal error ends the process
+// under whatever lock it holds, after a dump that takes the G free-list lock.
 #pragma once
 
 #include <atomic>
