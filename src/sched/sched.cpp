@@ -52,6 +52,8 @@ constexpr int sysmon_idle_ticks_before_backoff = 50;
 constexpr std::int64_t blocking_retake_ns = 20'000;
 constexpr std::int64_t running_retake_ns = 10'000'000;
 constexpr std::int64_t sysmon_poll_after_ns = 10'000'000;
+// sysmon returns the pages of spare stacks (stack.hpp) unused for this long.
+constexpr std::int64_t stack_scavenge_period_ns = 250'000'000;
 
 int resolve_procs(int requested) {
   if (requested > 0) return requested;
@@ -500,11 +502,11 @@ void goroutine_entry(void* arg) {
 // The context a goroutine that stops running hands its M to: the next local
 // G, else g0. Due timers run right after the switch, on the next context's
 // stack (never on the parking goroutine's: it may still hold channel locks).
-G* runtime::next_after_current(M* m) {
+G* runtime::next_after_current(M* m, std::int64_t now) {
   // Its P was taken (the M goes spare), or the M is wired to the G that
   // stops (wait_locked) or retires: g0 decides.
   if (m->p == nullptr || m->locked_g != nullptr || m->retired) [[unlikely]] return &m->g0;
-  m->post.timers_due_at = own_timers_due(m->p);
+  m->post.timers_due_at = own_timers_due(m->p, now);
   G* next = next_local(m->p);
   if (next == nullptr) return &m->g0;
   if (next->locked_m != nullptr) [[unlikely]] {  // g0 hands it, and the P, to its M
@@ -515,14 +517,14 @@ G* runtime::next_after_current(M* m) {
   return next;
 }
 
-void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason) {
+void runtime::park(bool (*commit)(void*, G*), void* arg, const char* reason, std::int64_t now) {
   // No yield on entry: the caller may hold the locks that commit releases.
   M* m = enter_runtime(false);
   G* g = m->curg;
   g->wait_reason = reason;
   g->wait_since = coarse_seconds_.load(std::memory_order_relaxed);
   m->post = {post_switch::kind::park, g, commit, arg, 0};
-  leave_runtime(switch_to(m, g, next_after_current(m), false));
+  leave_runtime(switch_to(m, g, next_after_current(m, now), false));
 }
 
 void runtime::yield_current() {
@@ -899,6 +901,7 @@ void runtime::sysmon() {
   int quiet_ticks = 0;
   const std::int64_t started = nanotime();
   std::int64_t next_schedtrace = started + schedtrace_ns_;
+  std::int64_t next_scavenge = started + stack_scavenge_period_ns;
   while (sysmon_stop_.load(std::memory_order_acquire) == 0) {
     // GORO_SCHEDTRACE: never sleep past the next line.
     std::int64_t wait = delay;
@@ -918,6 +921,10 @@ void runtime::sysmon() {
       coarse_seconds_.store(seconds, std::memory_order_relaxed);
     if (sigquit_pending()) dump_on_sigquit(*this);  // does not return
     start_requested_ms();
+    if (now >= next_scavenge) {
+      stacks_.scavenge();
+      next_scavenge = now + stack_scavenge_period_ns;
+    }
     bool retook = false;
     for (std::size_t i = 0; i < ps_.size(); ++i) {
       P* p = ps_[i].get();
@@ -1055,10 +1062,10 @@ bool runtime::del_timer(timer* t) {
   return h != nullptr && h->remove(t);
 }
 
-std::int64_t runtime::own_timers_due(P* p) const {
+std::int64_t runtime::own_timers_due(P* p, std::int64_t now) const {
   std::int64_t when = p->timers.next_when.load(std::memory_order_relaxed);
   if (when == 0) return 0;
-  std::int64_t now = nanotime();
+  if (now == 0) now = nanotime();
   return when <= now ? now : 0;
 }
 

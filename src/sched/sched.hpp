@@ -75,7 +75,8 @@
 // storing `running`, waits while a dump has the G's scan flag set; park
 // also stamps G::wait_since from coarse_seconds_, which sysmon refreshes on
 // every tick (no clock read on the park path). sysmon performs the SIGQUIT
-// dump.
+// dump, and every 250 ms returns the pages of unused spare stacks to the
+// kernel (stack_pool::scavenge), off the goroutines' path.
 //
 // Timers: each P has a timer heap (timer/timer.hpp). Due timers of the M's
 // own P run at the top of find_runnable and in the post-switch of the
@@ -214,7 +215,9 @@ class runtime {
   // --- park / ready (Go's gopark / goready) ---------------------------------
   // Parks the current goroutine. After it has switched away, commit(arg, g)
   // runs on another stack; if it returns false the G is made runnable again.
-  void park(bool (*commit)(void*, G*), void* arg, const char* reason);
+  // `now`, if not 0, is a nanotime the caller read just before: the due
+  // check of the timers reuses it instead of reading the clock again.
+  void park(bool (*commit)(void*, G*), void* arg, const char* reason, std::int64_t now = 0);
   // Makes a waiting G runnable; callable from goroutines, g0 and foreign threads.
   void ready(G* g);
   void yield_current();
@@ -289,11 +292,12 @@ class runtime {
   G* global_get(P* p, bool just_one);
   void reset_spinning(M* m);
   bool work_visible();
-  std::int64_t own_timers_due(P* p) const;  // nanotime if a timer is due, else 0
+  // nanotime if a timer of p is due, else 0; reads the clock if `now` is 0.
+  std::int64_t own_timers_due(P* p, std::int64_t now = 0) const;
   void run_timers(std::int64_t now = 0);
   bool run_timers_of(P* p, std::int64_t& now);
   std::int64_t idle_timeout_ns() const;
-  G* next_after_current(M* m);
+  G* next_after_current(M* m, std::int64_t now = 0);
   void release_g(P* p, G* g) noexcept;
   G* gfget(P* p);
   void gfput(P* p, G* g);

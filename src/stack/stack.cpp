@@ -12,6 +12,7 @@
 
 #include "goro/runtime.hpp"
 #include "debug/sanitizer.hpp"
+#include "os/madvise.hpp"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -22,7 +23,6 @@ namespace {
 
 constexpr int stacks_per_slab = 64;
 constexpr std::size_t warm_cap = 1024;
-constexpr std::size_t release_batch = 256;
 
 std::size_t page_size() {
   static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -72,11 +72,12 @@ std::uint32_t protect_guard(char* base) {
   return stack_flag_canary;
 }
 
-stack carve(char* slot, std::size_t slot_size) {
+// A stack in the slot at `slot`; `guarded`: its guard is already installed.
+stack carve(char* slot, std::size_t slot_size, bool guarded = false) {
   stack s;
   s.lo = slot + guard_bytes;
   s.size = static_cast<std::uint32_t>(slot_size - guard_bytes);
-  s.flags = protect_guard(slot);
+  s.flags = guarded ? 0 : protect_guard(slot);
   if (s.flags & stack_flag_canary)
     *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
   return s;
@@ -114,24 +115,32 @@ void stack_pool::grow_locked() {
   if (mem == MAP_FAILED) out_of_memory("cannot reserve goroutine stacks");
   auto* base = static_cast<char*>(mem);
   slabs_.push_back({base, bytes});
+  // All the slab's guards in one system call where the kernel allows it;
+  // else (or if that fails) stack by stack, each falling back on its own.
+  bool guarded = false;
+  if (stack_guard_mode() == guard_mode::madvise_guard) {
+    iovec guards[stacks_per_slab];
+    for (int i = 0; i < stacks_per_slab; ++i)
+      guards[i] = {base + static_cast<std::size_t>(i) * stack_size_, guard_bytes};
+    guarded = os::madvise_ranges(guards, stacks_per_slab, MADV_GUARD_INSTALL) == 0;
+  }
   // Highest slot first, so that stacks are handed out in address order.
   for (int i = stacks_per_slab - 1; i >= 0; --i)
-    cold_.push_back(carve(base + static_cast<std::size_t>(i) * stack_size_, stack_size_));
+    cold_.push_back(carve(base + static_cast<std::size_t>(i) * stack_size_, stack_size_, guarded));
 }
 
 int stack_pool::get_batch(stack* out, int max) {
   std::lock_guard lock(mutex_);
   int n = 0;
   while (n < max) {
-    if (!warm_.empty()) {
-      out[n++] = warm_.back();
-      warm_.pop_back();
-    } else {
-      if (cold_.empty() && !releasing_.empty()) release_pages_locked();
-      if (cold_.empty()) grow_locked();
-      out[n++] = cold_.back();
-      cold_.pop_back();
-    }
+    // Warmest first: the most recently freed are likeliest still in cache.
+    std::vector<stack>* from = !warm_.empty()        ? &warm_
+                               : !spare_young_.empty() ? &spare_young_
+                               : !spare_old_.empty()   ? &spare_old_
+                                                       : &cold_;
+    if (from->empty()) grow_locked();
+    out[n++] = from->back();
+    from->pop_back();
   }
   return n;
 }
@@ -140,31 +149,41 @@ void stack_pool::put_batch(const stack* in, int n) {
   std::lock_guard lock(mutex_);
   for (int i = 0; i < n; ++i) {
     if (warm_.size() < warm_cap) warm_.push_back(in[i]);
-    else releasing_.push_back(in[i]);
+    else spare_young_.push_back(in[i]);
   }
-  if (releasing_.size() >= release_batch) release_pages_locked();
 }
 
-// Gives the pages of the stacks in releasing_ back to the kernel, keeping
-// their address ranges (and guards: guard markers survive MADV_DONTNEED).
-// Neighbouring stacks of a slab are released with one call: each madvise
-// costs a TLB shoot-down on every CPU running this process.
-void stack_pool::release_pages_locked() {
-  std::sort(releasing_.begin(), releasing_.end(),
+// Gives the pages of the spare stacks that stayed unused for a whole period
+// back to the kernel, keeping their address ranges (and guards: guard
+// markers survive MADV_DONTNEED). Neighbouring stacks are released as one
+// range and all ranges in as few calls as the kernel allows: each call costs
+// a TLB shoot-down on every CPU running this process. The system calls run
+// outside the lock, so goroutines starting meanwhile are not held up.
+std::size_t stack_pool::scavenge() {
+  std::vector<stack> releasing;
+  {
+    std::lock_guard lock(mutex_);
+    releasing.swap(spare_old_);
+    spare_old_.swap(spare_young_);
+  }
+  if (releasing.empty()) return 0;
+  std::sort(releasing.begin(), releasing.end(),
             [](const stack& a, const stack& b) { return a.lo < b.lo; });
+  std::vector<iovec> ranges;
   std::size_t i = 0;
-  while (i < releasing_.size()) {
+  while (i < releasing.size()) {
     std::size_t j = i + 1;
-    while (j < releasing_.size() && releasing_[j].lo == releasing_[j - 1].hi() + guard_bytes) ++j;
-    char* lo = releasing_[i].lo;
-    madvise(lo, static_cast<std::size_t>(releasing_[j - 1].hi() - lo), MADV_DONTNEED);
+    while (j < releasing.size() && releasing[j].lo == releasing[j - 1].hi() + guard_bytes) ++j;
+    char* lo = releasing[i].lo;
+    ranges.push_back({lo, static_cast<std::size_t>(releasing[j - 1].hi() - lo)});
     i = j;
   }
-  for (stack& s : releasing_) {
+  os::madvise_ranges(ranges.data(), ranges.size(), MADV_DONTNEED);
+  for (stack& s : releasing)
     if (s.flags & stack_flag_canary) *reinterpret_cast<std::uint64_t*>(s.lo) = stack_canary_value;
-    cold_.push_back(s);
-  }
-  releasing_.clear();
+  std::lock_guard lock(mutex_);
+  cold_.insert(cold_.end(), releasing.begin(), releasing.end());
+  return releasing.size();
 }
 
 std::size_t stack_pool::reserved_bytes() const {

@@ -17,9 +17,11 @@
 //    the guard still ends in "fatal error: stack overflow", never silently.
 //  - A goroutine gets a stack when it first runs and gives it back when it
 //    exits; stacks are cached per P (no lock), then in the pool (one mutex).
-//    Warm stacks (pages already committed) are reused first; past a cap the
-//    pool returns their pages to the kernel (MADV_DONTNEED, in batches of
-//    neighbouring stacks) and keeps the address range.
+//    Warm stacks (pages already committed) are reused first. Past a cap of
+//    warm stacks, freed stacks are spare: still reused first, but sysmon
+//    returns the pages of those left unused for a whole scavenge period to
+//    the kernel (MADV_DONTNEED, off the goroutines' path, as Go's background
+//    scavenger does) and the pool keeps the address range.
 //
 // Invariants: a stack's usable range is [lo, lo + size); the guard_bytes
 // below lo fault on access (unless the stack is a canary stack). Slabs are
@@ -79,6 +81,9 @@ class stack_pool {
   int get_batch(stack* out, int max);
   // Takes back `n` stacks of the default size.
   void put_batch(const stack* in, int n);
+  // Sysmon, once per scavenge period: returns the pages of the spare stacks
+  // unused since the previous call to the kernel; returns how many.
+  std::size_t scavenge();
 
   // A stack of a non-default size, with its own mapping and guard.
   static stack map_custom(std::size_t total_size);
@@ -89,13 +94,15 @@ class stack_pool {
 
  private:
   void grow_locked();
-  void release_pages_locked();
 
   const std::size_t stack_size_;
   mutable std::mutex mutex_;
-  std::vector<stack> warm_;   // pages likely committed: reuse first
-  std::vector<stack> releasing_;  // past warm_cap: pages to return, in batches
-  std::vector<stack> cold_;   // pages returned to the kernel
+  std::vector<stack> warm_;   // pages likely committed: reuse first, kept
+  // Past warm_cap: committed too, and reused next, but scavenge() returns
+  // the pages of those still here after a whole period (young -> old -> cold).
+  std::vector<stack> spare_young_;
+  std::vector<stack> spare_old_;
+  std::vector<stack> cold_;   // pages returned to the kernel (or never touched)
   struct slab { char* base; std::size_t bytes; };
   std::vector<slab> slabs_;
 };

@@ -49,8 +49,7 @@ runtime& require_runtime() {
 }
 
 // now + d, saturated: a fire time past the end of time never comes (Go's when()).
-std::int64_t deadline_after(std::int64_t d) {
-  std::int64_t now = nanotime();
+std::int64_t deadline_after(std::int64_t d, std::int64_t now = nanotime()) {
   if (d <= 0) return now;
   return d > INT64_MAX - now ? INT64_MAX : now + d;
 }
@@ -118,7 +117,8 @@ void sleep(std::chrono::nanoseconds d) {
   } s;
   s.rt = detail::current_runtime();
   s.g = g;
-  s.t.when = detail::deadline_after(d.count());
+  std::int64_t now = detail::nanotime();
+  s.t.when = detail::deadline_after(d.count(), now);
   s.t.removable = false;
   s.t.fire = [](detail::timer* t, std::int64_t) {
     auto* s = reinterpret_cast<sleeper*>(t);
@@ -131,7 +131,7 @@ void sleep(std::chrono::nanoseconds d) {
         s->rt->add_timer(&s->t);
         return true;
       },
-      &s, "sleep");
+      &s, "sleep", now);
 }
 
 recv_chan<clock::time_point> after(std::chrono::nanoseconds d) {
