@@ -296,10 +296,11 @@ g_list runtime::new_g_chunk() {
 // (O(1) under the lock): walking a list of records last touched by another
 // core would cost a cache miss per record inside the lock.
 G* runtime::gfget(P* p) {
+  if (p != nullptr && p->gfree.size > 0) return p->gfree.pop_front();  // the common case: no lock
   g_list batch;
   {
     std::lock_guard lock(gfree_lock_);
-    if (p == nullptr || p->gfree.size == 0) batch = gfree_.pop_batch(p == nullptr);
+    batch = gfree_.pop_batch(p == nullptr);
   }
   if (p == nullptr) {
     if (batch.size == 0) batch = new_g_chunk();
@@ -310,7 +311,7 @@ G* runtime::gfget(P* p) {
     }
     return g;
   }
-  if (p->gfree.size == 0) p->gfree = batch.size > 0 ? batch : new_g_chunk();
+  p->gfree = batch.size > 0 ? batch : new_g_chunk();
   return p->gfree.pop_front();
 }
 
