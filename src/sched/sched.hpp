@@ -226,8 +226,8 @@ class runtime {
   void yield_local();
   // Go's sync_runtime_canSpin: may a goroutine blocked on a sync.Mutex spin
   // (iteration `iter`) instead of parking? Only on a multicore machine, with
-  // procs > 1, another P running (procs > idle + spinning + 1), an empty
-  // local run queue, and fewer than 4 iterations.
+  // procs > 1, another P running (procs > idle + spinning + 1), and fewer
+  // than 4 iterations; unlike Go, also with a non-empty local run queue.
   bool sync_can_spin(int iter) const;
   // Go's LockOSThread / UnlockOSThread (nested counts); no-ops off goroutines.
   void lock_os_thread();
