@@ -207,7 +207,12 @@ int runtime::run(int (*body)(void*), void* arg) {
   // SIGQUIT (Go's dump-and-exit) before any goroutine can run: sysmon does the dump.
   bool sigquit = install_sigquit_handler(&sysmon_stop_);
   sysmon_thread_ = std::thread([this] { sysmon(); });
-  for (M* mp : first_ms) mp->thread = std::thread([this, mp] { mstart(mp); });
+  {
+    // Under ms_mutex_, as in start_m: an M may retire (detach its own
+    // std::thread) as soon as it runs, and must find the handle assigned.
+    std::lock_guard lock(ms_mutex_);
+    for (M* mp : first_ms) mp->thread = std::thread([this, mp] { mstart(mp); });
+  }
   while (main_done_.load(std::memory_order_acquire) == 0) os::futex_wait(&main_done_, 0);
   if (sigquit) remove_sigquit_handler();
 
