@@ -124,7 +124,7 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
   int npoll = 0;
   for (int i = 0; i < n; ++i) {
     if (cases[i].c == nullptr) continue;  // a nil channel never proceeds
-    int j = static_cast<int>(cheap_rand() % static_cast<std::uint32_t>(npoll + 1));
+    int j = static_cast<int>(cheap_rand_below(static_cast<std::uint32_t>(npoll + 1)));
     poll[npoll] = poll[j];
     poll[j] = static_cast<std::uint16_t>(i);
     ++npoll;
