@@ -43,9 +43,9 @@ namespace goro {
 // unlock a mutex another one locked. Not recursive.
 //
 // Go's algorithm: in normal mode a goroutine that finds the mutex locked
-// spins briefly (only where Go's runtime_canSpin allows: multicore, more
-// than one processor, another processor running and an empty local run
-// queue, at most 4 rounds), then queues; a woken waiter competes with
+// spins briefly (multicore, more than one processor, another processor
+// running, at most 4 rounds: Go's runtime_canSpin, except that a busy local
+// run queue does not stop it), then queues; a woken waiter competes with
 // newcomers and, if it loses, goes back to the front of the queue. A waiter
 // that waited over 1 ms switches the mutex to starvation mode, where unlock
 // hands the mutex straight to the first waiter and newcomers queue behind;

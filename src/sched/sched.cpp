@@ -1034,13 +1034,15 @@ G* runtime::steal_work(M* m) {
       if (!last_round) continue;
       // The victim probably runs its runnext very soon (a hand-off in
       // progress): give it a moment before taking it. Asleep, as Go's
-      // usleep(3) (about 55 us with Linux's default timer slack), not by
-      // watching the line: a communicating pair writes runnext at every
-      // hand-off, and a watcher made each write a cross-core miss
-      // (select2 at procs=2: 160 -> 100 ns per item).
+      // usleep(3) (with the Ms' 1 us timer slack, wake-up latency makes it
+      // some 5-40 us on this project's VM), not by watching the line: a
+      // communicating pair writes runnext at every hand-off, and a watcher
+      // made each write a cross-core miss (select2 at procs=2: 160 -> 100
+      // ns per item).
       G* next = victim->runnext.load(std::memory_order_relaxed);
       if (next == nullptr) continue;
       std::this_thread::sleep_for(std::chrono::microseconds(3));
+      if (stopping_.load(std::memory_order_relaxed)) return nullptr;
       if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) {
         tr::steal(self, victim, true);
         return next;

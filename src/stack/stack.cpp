@@ -22,7 +22,6 @@ namespace goro::detail {
 namespace {
 
 constexpr int stacks_per_slab = 64;
-constexpr std::size_t warm_cap = 1024;
 
 std::size_t page_size() {
   static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -41,12 +40,24 @@ long read_max_map_count() {
   return value;
 }
 
+// True if reading `p` faults, found out without faulting: write(2) from it
+// into a pipe fails with EFAULT.
+bool unreadable(const void* p) {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  bool faults = write(fds[1], p, 1) < 0 && errno == EFAULT;
+  close(fds[0]);
+  close(fds[1]);
+  return faults;
+}
+
 guard_mode probe_guard_mode() {
   std::size_t page = page_size();
   void* probe = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (probe == MAP_FAILED) return guard_mode::canary_only;
-  bool ok = madvise(probe, page, MADV_GUARD_INSTALL) == 0;
+  // Success is not enough: qemu-user accepts any advice and does nothing.
+  bool ok = madvise(probe, page, MADV_GUARD_INSTALL) == 0 && unreadable(probe);
   munmap(probe, 2 * page);
   if (ok) return guard_mode::madvise_guard;
   // Each guard splits a mapping; leave most of the map count to everyone else.

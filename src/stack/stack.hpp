@@ -24,8 +24,10 @@
 //    scavenger does) and the pool keeps the address range.
 //
 // Invariants: a stack's usable range is [lo, lo + size); the guard_bytes
-// below lo fault on access (unless the stack is a canary stack). Slabs are
-// unmapped only when the pool is destroyed, after every goroutine is gone.
+// below lo fault on access (unless the stack is a canary stack). A stack is
+// in at most one of the pool's lists, and in none while scavenge() returns
+// its pages. Slabs are unmapped only when the pool is destroyed, after every
+// goroutine is gone and sysmon (scavenge's only caller) has been joined.
 //
 // Lock order: stack_pool::mutex_ is a leaf lock.
 #pragma once
@@ -52,6 +54,9 @@ inline constexpr std::uint64_t stack_canary_value = 0x676f726f2d737461ULL;
 inline constexpr std::size_t default_stack_size = 256 * 1024;
 inline constexpr std::size_t min_stack_size = 16 * 1024;
 inline constexpr std::size_t guard_bytes = 16 * 1024;
+// Freed stacks the pool keeps committed for good; beyond them, spare stacks
+// are scavenged (stack_pool::scavenge).
+inline constexpr std::size_t warm_cap = 1024;
 
 enum class guard_mode { madvise_guard, mprotect_guard, canary_only };
 

@@ -21,7 +21,7 @@ using goro::detail::stack_flag_canary;
 using goro::detail::stack_pool;
 
 constexpr std::size_t slot_size = 64 * 1024;  // guard included
-constexpr int warm_cap = 1024;               // stack.cpp's warm stacks, never scavenged
+constexpr int warm_cap = static_cast<int>(goro::detail::warm_cap);  // never scavenged
 
 sigjmp_buf probe_jump;
 
