@@ -48,12 +48,28 @@ void timer_heap::sift_down(std::size_t i) {
 }
 
 void timer_heap::publish_next_locked() {
-  next_when.store(items.empty() ? 0 : items.front().when, std::memory_order_release);
+  std::int64_t when = items.empty() ? 0 : items.front().when;
+  if (fifo_head < fifo.size() && (when == 0 || fifo[fifo_head].when < when)) when = fifo[fifo_head].when;
+  next_when.store(when, std::memory_order_release);
 }
 
 void timer_heap::push_locked(timer* t) {
+  if (!t->removable && t->period == 0 && (fifo_head == fifo.size() || fifo.back().when <= t->when)) {
+    fifo.push_back({t->when, t, false});
+    return;
+  }
   items.push_back({t->when, t, t->removable});
   sift_up(items.size() - 1);
+}
+
+void timer_heap::pop_fifo_locked() {
+  if (++fifo_head == fifo.size()) {
+    fifo.clear();  // keeps the capacity: no allocation in steady state
+    fifo_head = 0;
+  } else if (fifo_head >= 1024 && fifo_head * 2 >= fifo.size()) {
+    fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(fifo_head));
+    fifo_head = 0;
+  }
 }
 
 void timer_heap::remove_at_locked(std::size_t i) {
@@ -89,6 +105,9 @@ void timer_heap::discard_all() {
   {
     std::lock_guard guard(lock);
     pending.swap(items);
+    pending.insert(pending.end(), fifo.begin() + static_cast<std::ptrdiff_t>(fifo_head), fifo.end());
+    fifo.clear();
+    fifo_head = 0;
     publish_next_locked();
   }
   for (entry& e : pending) {
@@ -101,10 +120,17 @@ void timer_heap::discard_all() {
 int timer_heap::run_due(std::int64_t now) {
   int ran = 0;
   std::lock_guard guard(lock);
-  while (!items.empty() && items.front().when <= now) {
-    timer* t = items.front().t;
-    tr::timer_fire(items.front().when, now);
-    if (t->period > 0) {
+  for (;;) {
+    // The earlier of the heap's minimum and the FIFO's head.
+    bool from_fifo = fifo_head < fifo.size() && (items.empty() || fifo[fifo_head].when <= items.front().when);
+    if (!from_fifo && items.empty()) break;
+    const entry& e = from_fifo ? fifo[fifo_head] : items.front();
+    if (e.when > now) break;
+    timer* t = e.t;
+    tr::timer_fire(e.when, now);
+    if (from_fifo) {
+      pop_fifo_locked();
+    } else if (t->period > 0) {
       // Re-arm, dropping the ticks missed: the phase is kept.
       std::int64_t missed = (now - t->when) / t->period;
       t->when += (missed + 1) * t->period;

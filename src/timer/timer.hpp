@@ -1,7 +1,8 @@
 // timer/timer.hpp — per-P timer heaps (Go's runtime/time.go).
 //
-// Owns: the 4-ary min-heaps of pending timers, one per P, and running the
-// timers that are due. What a timer does when it fires is its own callback
+// Owns: the 4-ary min-heaps of pending timers, one per P (each with a FIFO
+// beside it for sleep's timers, which arrive in fire-time order), and
+// running the timers that are due. What a timer does when it fires is its own callback
 // (wake a sleeping goroutine, send on a channel, start a goroutine).
 //
 // Who runs timers: the scheduler. On g0 at the top of every find_runnable
@@ -13,9 +14,11 @@
 // TestTimerFairness). Callbacks never run on a parking goroutine's stack,
 // where channel locks may still be held.
 //
-// Invariants: a timer is in at most one heap; for a removable timer,
-// `index` >= 0 exactly while it is in `heap`'s array; heap->next_when is the earliest `when` in the heap,
-// or 0 if it is empty. A callback must not block.
+// Invariants: a timer is in at most one heap (its array or, if never
+// removed and one-shot, its FIFO of non-decreasing `when`); for a removable
+// timer, `index` >= 0 exactly while it is in `heap`'s array;
+// heap->next_when is the earliest `when` in the heap, or 0 if it is empty.
+// A callback must not block.
 //
 // Lock order: a timer owner's own lock (time.cpp's timer_state::mu) ->
 // timer_heap::lock -> channel locks -> scheduler locks. Callbacks run under
@@ -68,6 +71,13 @@ struct timer_heap {
     bool track;  // t->removable, kept here so that sifting does not read t
   };
   std::vector<entry> items;
+  // Guarded by lock: one-shot timers that are never removed (sleep's), in
+  // the order of their `when`, which is non-decreasing: a timer goes here
+  // when its `when` is at least the last one's, else into the heap. Sleeps
+  // of one duration arrive in that order, and take O(1) instead of a sift
+  // through the heap each way. fifo[fifo_head..] is pending.
+  std::vector<entry> fifo;
+  std::size_t fifo_head = 0;
   std::atomic<std::int64_t> next_when{0};  // earliest when, 0 if none
 
   void add(timer* t);
@@ -89,6 +99,7 @@ struct timer_heap {
   void sift_up(std::size_t i);
   void sift_down(std::size_t i);
   void publish_next_locked();
+  void pop_fifo_locked();
 };
 
 }  // namespace goro::detail
