@@ -17,7 +17,9 @@
 // Invariants: a timer is in at most one heap (its array or, if never
 // removed and one-shot, its FIFO of non-decreasing `when`); for a removable
 // timer, `index` >= 0 exactly while it is in `heap`'s array;
-// heap->next_when is the earliest `when` in the heap, or 0 if it is empty.
+// heap->next_when is the earliest `when` in the heap or its FIFO, or 0 if
+// both are empty. (A long sleep at a FIFO's tail sends shorter ones to the
+// heap until it fires: still in order, only without the FIFO's speed.)
 // A callback must not block.
 //
 // Lock order: a timer owner's own lock (time.cpp's timer_state::mu) ->

@@ -95,6 +95,45 @@ TEST(TimerHeap, RandomMixMatchesSortedOrder) {
   }
 }
 
+// As in use: sleeps arrive while earlier ones fire, so the FIFO never
+// empties and compacts its consumed front along the way.
+TEST(TimerHeap, InterleavedAddAndRunKeepsOrderThroughCompaction) {
+  timer_heap h;
+  std::vector<int> fired;
+  const int n = 5000;
+  auto ts = std::make_unique<recorded_timer[]>(n);
+  std::int64_t now = 0;
+  int added = 0;
+  bool compacted = false;
+  while (added < n || h.next_when.load() != 0) {
+    // Ten sleeps of one duration (FIFO), then a shorter one (heap).
+    for (int k = 0; k < 10 && added < n; ++k, ++added) {
+      recorded_timer& t = ts[static_cast<std::size_t>(added)];
+      init(t, added, now + 1000, false, &fired);
+      h.add(&t);
+    }
+    if (added < n) {
+      recorded_timer& t = ts[static_cast<std::size_t>(added)];
+      init(t, added, now + 500, false, &fired);
+      h.add(&t);
+      ++added;
+    }
+    now += 100;
+    std::size_t head_before = h.fifo_head;
+    h.run_due(now);
+    if (h.fifo_head < head_before && !h.fifo.empty()) compacted = true;
+    ASSERT_LT(now, 100'000'000) << "timers never drained";
+  }
+  EXPECT_TRUE(compacted);
+  ASSERT_EQ(fired.size(), static_cast<std::size_t>(n));
+  std::int64_t last = 0;
+  for (int id : fired) {
+    std::int64_t when = ts[static_cast<std::size_t>(id)].when;
+    EXPECT_LE(last, when) << "timer " << id << " fired out of order";
+    last = when;
+  }
+}
+
 TEST(TimerHeap, DiscardAllReachesBothHeapAndFifo) {
   timer_heap h;
   std::vector<int> fired, discarded;
