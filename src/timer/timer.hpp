@@ -2,15 +2,17 @@
 //
 // Owns: the 4-ary min-heaps of pending timers, one per P (each with a FIFO
 // beside it for sleep's timers, which arrive in fire-time order), and
-// running the timers that are due. What a timer does when it fires is its own callback
-// (wake a sleeping goroutine, send on a channel, start a goroutine).
+// running the timers that are due. What a timer does when it fires is its
+// own callback (wake a sleeping goroutine, send on a channel, start a
+// goroutine).
 //
-// Who runs timers: the scheduler. On g0 at the top of every find_runnable
-// round (all Ps' heaps, so a P whose thread is busy in a long goroutine does
-// not hold its timers back), and an idle M sleeps only until the earliest
-// timer of any P. A goroutine that parks, yields or exits while a timer of
-// its P is due has them run in the post-switch of the context it switches
-// to, so always-ready goroutines cannot starve timers (Go's
+// Who runs timers: the scheduler. An M runs its own P's due timers on g0 at
+// the top of every find_runnable round, and the other Ps' only when it has
+// no local work (Go's timer stealing: a P whose thread is busy in a long
+// goroutine does not hold its timers back); an idle M sleeps only until the
+// earliest timer of any P. A goroutine that parks, yields or exits while a
+// timer of its P is due has them run in the post-switch of the context it
+// switches to, so always-ready goroutines cannot starve timers (Go's
 // TestTimerFairness). Callbacks never run on a parking goroutine's stack,
 // where channel locks may still be held.
 //
