@@ -104,7 +104,7 @@ class poll_desc {
     std::uint64_t armed_in = 0;   // runtime::id() that armed the timer (deadline_mu)
   };
   side& of(poll_mode m) { return sides_[static_cast<int>(m)]; }
-  static void on_deadline(timer* t, std::int64_t now);
+  static void on_deadline(timer* t, void* arg, std::int64_t now);
   void destroy();
   void disarm(side& s);  // with deadline_mu held
 

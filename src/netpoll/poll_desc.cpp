@@ -235,7 +235,7 @@ void poll_desc::notify(bool readable, bool writable, g_list& readied) {
   wake_all(woken[1], &readied);
 }
 
-void poll_desc::on_deadline(timer* t, std::int64_t now) {
+void poll_desc::on_deadline(timer* t, void*, std::int64_t now) {
   auto* dt = static_cast<deadline_timer*>(t);
   poll_desc* pd = dt->pd;
   pd_waiter* woken = nullptr;

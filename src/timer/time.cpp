@@ -58,7 +58,7 @@ clock::time_point to_time_point(std::int64_t ns) {
   return clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(ns)));
 }
 
-void fire_state(timer* t, std::int64_t now) {
+void fire_state(timer* t, void*, std::int64_t now) {
   auto* s = reinterpret_cast<timer_state*>(t);
   if (s->fn) {
     go(s->fn);
@@ -113,16 +113,16 @@ void sleep(std::chrono::nanoseconds d) {
   struct sleeper {
     detail::timer t;
     detail::runtime* rt;
-    detail::G* g;
   } s;
   s.rt = detail::current_runtime();
-  s.g = g;
   std::int64_t now = detail::nanotime();
   s.t.when = detail::deadline_after(d.count(), now);
   s.t.removable = false;
-  s.t.fire = [](detail::timer* t, std::int64_t) {
-    auto* s = reinterpret_cast<sleeper*>(t);
-    s->rt->ready(s->g);
+  s.t.arg = g;
+  s.t.fire = [](detail::timer*, void* g, std::int64_t) {
+    // Only the FIFO entry is read: the timer sits on the sleeper's cold
+    // stack. Timers run on the Ms of their own runtime, the current one.
+    detail::current_runtime()->ready(static_cast<detail::G*>(g));
   };
   // The timer is armed only once the goroutine is off its stack.
   s.rt->park(

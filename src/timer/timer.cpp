@@ -55,7 +55,7 @@ void timer_heap::publish_next_locked() {
 
 void timer_heap::push_locked(timer* t) {
   if (!t->removable && t->period == 0 && (fifo_head == fifo.size() || fifo.back().when <= t->when)) {
-    fifo.push_back({t->when, t, false});
+    fifo.push_back({t->when, t, t->fire, t->arg});
     return;
   }
   items.push_back({t->when, t, t->removable});
@@ -105,7 +105,7 @@ void timer_heap::discard_all() {
   {
     std::lock_guard guard(lock);
     pending.swap(items);
-    pending.insert(pending.end(), fifo.begin() + static_cast<std::ptrdiff_t>(fifo_head), fifo.end());
+    for (std::size_t i = fifo_head; i < fifo.size(); ++i) pending.push_back({fifo[i].when, fifo[i].t, false});
     fifo.clear();
     fifo_head = 0;
     publish_next_locked();
@@ -122,15 +122,19 @@ int timer_heap::run_due(std::int64_t now) {
   std::lock_guard guard(lock);
   for (;;) {
     // The earlier of the heap's minimum and the FIFO's head.
-    bool from_fifo = fifo_head < fifo.size() && (items.empty() || fifo[fifo_head].when <= items.front().when);
-    if (!from_fifo && items.empty()) break;
-    const entry& e = from_fifo ? fifo[fifo_head] : items.front();
-    if (e.when > now) break;
-    timer* t = e.t;
-    tr::timer_fire(e.when, now);
-    if (from_fifo) {
+    if (fifo_head < fifo.size() && (items.empty() || fifo[fifo_head].when <= items.front().when)) {
+      fifo_entry e = fifo[fifo_head];
+      if (e.when > now) break;
+      tr::timer_fire(e.when, now);
       pop_fifo_locked();
-    } else if (t->period > 0) {
+      e.fire(e.t, e.arg, now);  // from the entry alone: t is not read
+      ++ran;
+      continue;
+    }
+    if (items.empty() || items.front().when > now) break;
+    timer* t = items.front().t;
+    tr::timer_fire(items.front().when, now);
+    if (t->period > 0) {
       // Re-arm, dropping the ticks missed: the phase is kept.
       std::int64_t missed = (now - t->when) / t->period;
       t->when += (missed + 1) * t->period;
@@ -139,7 +143,7 @@ int timer_heap::run_due(std::int64_t now) {
     } else {
       remove_at_locked(0);
     }
-    t->fire(t, now);  // a one-shot timer may free itself: t is not used after
+    t->fire(t, t->arg, now);  // a one-shot timer may free itself: t is not used after
     ++ran;
   }
   publish_next_locked();

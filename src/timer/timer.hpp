@@ -47,8 +47,11 @@ struct timer {
   std::int64_t period = 0;   // > 0: re-armed every period after firing (tickers)
   // Runs with the heap's lock held, so a remove() that returns has either
   // prevented the firing or waited for it to finish: after stop, nothing of
-  // the timer runs any more. A one-shot timer may free itself here.
-  void (*fire)(timer* t, std::int64_t now) = nullptr;
+  // the timer runs any more. A one-shot timer may free itself here. `arg`
+  // is the timer's arg, kept beside it in the FIFO: a sleep's timer fires
+  // without its timer (on a cold goroutine stack) being read at all.
+  void (*fire)(timer* t, void* arg, std::int64_t now) = nullptr;
+  void* arg = nullptr;
   // Called for a timer still pending when its runtime ends (may be null).
   void (*discard)(timer* t) = nullptr;
   // The heap it is (or last was) in: set by add(), cleared when its runtime
@@ -80,7 +83,13 @@ struct timer_heap {
   // when its `when` is at least the last one's, else into the heap. Sleeps
   // of one duration arrive in that order, and take O(1) instead of a sift
   // through the heap each way. fifo[fifo_head..] is pending.
-  std::vector<entry> fifo;
+  struct fifo_entry {
+    std::int64_t when;
+    timer* t;
+    void (*fire)(timer* t, void* arg, std::int64_t now);  // t's, copied
+    void* arg;                                            // t's, copied
+  };
+  std::vector<fifo_entry> fifo;
   std::size_t fifo_head = 0;
   std::atomic<std::int64_t> next_when{0};  // earliest when, 0 if none
 

@@ -712,6 +712,24 @@ TEST_P(Sched, YieldPingPong) {
       cfg());
 }
 
+// A goroutine started while its starter keeps running user code (no switch
+// point: it sits in the starter's runnext slot) runs on another processor:
+// an idle M, woken by go(), steals it; or the last spinning M, giving up,
+// sees it in runnext and spins again (Go's runqempty check).
+TEST(SchedRunnext, StartedGoroutineRunsWhileStarterSpins) {
+  for (int procs : {2, 4}) {
+    goro::run(
+        [] {
+          for (int i = 0; i < 300; ++i) {
+            std::atomic<bool> ran{false};
+            goro::go([&ran] { ran.store(true, std::memory_order_release); });
+            ASSERT_TRUE(spin_until([&] { return ran.load(std::memory_order_acquire); })) << "round " << i;
+          }
+        },
+        goro::config{.procs = procs});
+  }
+}
+
 // Many goroutines yielding in a loop all finish (none starves).
 TEST_P(Sched, ManyYielders) {
   goro::run(

@@ -34,7 +34,9 @@ bool faults(const char* p) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGSEGV, &action, &old_segv);
   sigaction(SIGBUS, &action, &old_bus);
-  bool faulted = true;
+  // volatile: a local changed between sigsetjmp and the siglongjmp is
+  // indeterminate after it otherwise (-O3 stored `false` before the read).
+  volatile bool faulted = true;
   if (sigsetjmp(probe_jump, 1) == 0) {
     *static_cast<const volatile char*>(p);
     faulted = false;

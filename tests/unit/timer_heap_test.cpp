@@ -31,7 +31,7 @@ void init(recorded_timer& t, int id, std::int64_t when, bool removable, std::vec
   t.removable = removable;
   t.fired = fired;
   t.discarded = discarded;
-  t.fire = [](timer* self, std::int64_t) {
+  t.fire = [](timer* self, void*, std::int64_t) {
     auto* r = static_cast<recorded_timer*>(self);
     r->fired->push_back(r->id);
   };
