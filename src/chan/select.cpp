@@ -4,14 +4,17 @@
 // chan.hpp's. Steps:
 //  1. poll order: a uniformly random permutation of the non-nil cases;
 //     lock order: the same cases sorted by channel address.
-//  2. lock every distinct channel in lock order;
+//  2. pass 0: if a case looks ready (read without locks), try it under its
+//     own lock only, and return if it proceeds;
+//     then lock every distinct channel in lock order;
 //  3. pass 1: in poll order, take the first case that can proceed now;
 //     else return -1 if there is a default case;
 //  4. pass 2: enqueue one waiter per case (all sharing one select_state) and
 //     park; the commit unlocks every channel;
-//  5. woken: the completer has claimed one waiter (CAS on done) and recorded
-//     it as the winner; lock everything again, unlink the other waiters,
-//     unlock, and report the winner.
+//  5. woken: the completer has claimed one waiter (CAS on done), dequeued
+//     it and recorded it as the winner; unlink the other waiters, each
+//     under its own channel's lock (Go relocks every channel), and report
+//     the winner.
 // Waiter records live in the caller's case descriptors, so a select never
 // allocates. Lock order: channel locks in ascending address order only.
 #include <algorithm>
@@ -56,9 +59,14 @@ struct locked_set {
       c->lock.unlock();
     }
   }
-  // Takes every waiter of this select out of its queue (the winner was
-  // already dequeued by its completer).
+  // Takes every waiter of this select out of its queue, all locks held (the
+  // runtime's teardown of a parked select).
   void unlink_all() const;
+  // After the wake-up: takes the waiters other than the winner out of their
+  // queues, one channel at a time (a removal needs only its own channel's
+  // lock). The completer dequeued the winner before waking us, so the
+  // winner's channel is not locked at all unless another case waits there.
+  void unlink_losers(const waiter* winner) const;
 };
 
 waiter* waiter_of(select_case_desc& d) {
@@ -72,6 +80,33 @@ void locked_set::unlink_all() const {
     if (w->queue != nullptr) w->queue->remove(w);
   }
   unlock();
+}
+
+// Whether d looks able to proceed, read without its channel's lock (the
+// non-blocking operations' checks): only a hint, the lock decides.
+bool looks_ready(const select_case_desc& d) {
+  const chan_core* c = d.c;
+  if (c->closed.load(std::memory_order_relaxed)) return true;
+  return d.kind == case_kind::recv ? !c->empty() : !c->full();
+}
+
+void locked_set::unlink_losers(const waiter* winner) const {
+  for (int k = 0; k < n;) {
+    chan_core* c = cases[order[k]].c;
+    int end = k;
+    bool others = false;
+    for (; end < n && cases[order[end]].c == c; ++end)
+      others = others || waiter_of(cases[order[end]]) != winner;
+    if (others) {
+      c->lock.lock();
+      for (int j = k; j < end; ++j) {
+        waiter* w = waiter_of(cases[order[j]]);
+        if (w->queue != nullptr) w->queue->remove(w);
+      }
+      c->lock.unlock();
+    }
+    k = end;
+  }
 }
 
 // Pass 1 for one case: true if it proceeded (all locks are released then).
@@ -133,6 +168,18 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
     if (may_default) return -1;
     block_forever(n == 0 ? "select (no cases)" : "select");
   }
+  // Pass 0: the first case in poll order that looks ready is tried under
+  // its own channel's lock alone (one lock instead of all, no lock order to
+  // sort). The choice is pass 1's: the first ready case in poll order. If
+  // it stopped being ready meanwhile, pass 1 looks at every case again.
+  for (int k = 0; k < npoll; ++k) {
+    if (!looks_ready(cases[poll[k]])) continue;
+    locked_set one{cases, &poll[k], 1};
+    one.lock();
+    if (try_case(cases[poll[k]], one)) return poll[k];
+    one.unlock();
+    break;
+  }
   // Lock order by address: an insertion sort (selects have few cases).
   auto below = [cases](std::uint16_t a, std::uint16_t b) {
     return std::less<const chan_core*>()(cases[a].c, cases[b].c);
@@ -168,8 +215,8 @@ int select_run(select_case_desc* cases, std::uint16_t* scratch, int n, bool may_
       [](void* set) { static_cast<locked_set*>(set)->unlock(); }, &locks, "select",
       [](void* set) { static_cast<locked_set*>(set)->unlink_all(); }, &locks);
 
-  locks.unlink_all();
   waiter* winner = state.winner;
+  locks.unlink_losers(winner);
   int chosen = winner->case_index;
   bool success = winner->success;
   for (int k = 0; k < npoll; ++k) waiter_of(cases[order[k]])->~waiter();
