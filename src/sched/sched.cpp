@@ -976,6 +976,7 @@ void runtime::sysmon() {
 
 void runtime::runqput(P* p, G* g, bool next) {
   if (next) {
+    p->runnext_puts.store(p->runnext_puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     g = p->runnext.exchange(g, std::memory_order_acq_rel);
     if (g == nullptr) return;
   }
@@ -1039,10 +1040,18 @@ G* runtime::steal_work(M* m) {
       // communicating pair writes runnext at every hand-off, and a watcher
       // made each write a cross-core miss (select2 at procs=2: 160 -> 100
       // ns per item).
+      std::uint32_t puts = victim->runnext_puts.load(std::memory_order_relaxed);
       G* next = victim->runnext.load(std::memory_order_relaxed);
       if (next == nullptr) continue;
       std::this_thread::sleep_for(std::chrono::microseconds(3));
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+      // Put there again meanwhile (perhaps the same G, run and readied
+      // anew: the CAS alone would not see it): the victim is running its
+      // hand-offs, not holding this one back, so leave it. A heuristic only
+      // (the count may lag the slot); taking the G is always correct.
+      // RWMutexWrite100 at procs=2: runnext steals 77,000 -> 33,000 per
+      // run, 5.2 -> 4.9 ns per operation.
+      if (victim->runnext_puts.load(std::memory_order_relaxed) != puts) continue;
       if (victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire)) {
         tr::steal(self, victim, true);
         return next;

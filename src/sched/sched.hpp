@@ -150,6 +150,10 @@ struct P {
   int id = 0;
   local_runq runq;
   std::atomic<G*> runnext{nullptr};
+  // Counts puts into runnext (written by the owner only, with runnext): a
+  // stealer that sees it move while it waits knows the slot was run and
+  // refilled (see steal_work).
+  std::atomic<std::uint32_t> runnext_puts{0};
   std::uint32_t schedtick = 0;
   stack_cache stacks;
   timer_heap timers;
