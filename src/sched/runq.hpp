@@ -193,6 +193,14 @@ class local_runq {
     }
   }
 
+  // Owner: the G that pop() would return next, left in place, if at least
+  // `depth` are queued; else null (a thief may take it meanwhile: a hint).
+  G* peek_if_deeper(std::uint32_t depth) const {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    return t - h < depth ? nullptr : slots_[h % capacity].load(std::memory_order_relaxed);
+  }
+
   // Thief (any thread): moves half (rounded up) of `victim`'s Gs to the tail
   // of this queue (which must be owned by the caller) and returns one of them
   // to run, or null if the victim was empty.
