@@ -33,7 +33,7 @@ namespace {
 
 struct locked_set {
   select_case_desc* cases;
-  const std::uint16_t* order;  // lock order
+  const std::uint16_t* order;  // lock order (pass 0: the one case tried)
   int n;
 
   void lock() const {
@@ -45,11 +45,13 @@ struct locked_set {
     }
   }
   // As Go's selunlock: in reverse, so that the last lock released is the
-  // first one. This runs as the park commit, on another stack: once a lock
-  // is released, a completer may wake the select, which then resumes on
-  // another thread and immediately waits for all the locks again; after the
-  // first lock is released it may return and reuse this frame, so nothing of
-  // *this is read after that.
+  // first one. This runs as the park commit, on another stack, and reads
+  // the select's frame: once a lock is released, a completer may wake the
+  // select, which then resumes on another thread. Its unlink_losers starts
+  // with the lowest channel, where only losers wait (the winner was claimed
+  // on a channel already released), so it waits there until this loop has
+  // released that lock, its last step; nothing of *this is read after it.
+  // (If the winner is on the lowest channel, it was claimed after that.)
   void unlock() const {
     select_case_desc* cs = cases;
     const std::uint16_t* ord = order;
@@ -109,7 +111,8 @@ void locked_set::unlink_losers(const waiter* winner) const {
   }
 }
 
-// Pass 1 for one case: true if it proceeded (all locks are released then).
+// Pass 0 or 1 for one case: true if it proceeded (all of `locks` are
+// released then).
 bool try_case(select_case_desc& d, const locked_set& locks) {
   chan_core* c = d.c;
   if (d.kind == case_kind::recv) {

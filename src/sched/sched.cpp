@@ -507,14 +507,13 @@ void goroutine_entry(void* arg) {
   rt->exit_current();
 }
 
-}  // namespace
-
 // Starts fetching the saved registers of the G likely to run after the one
 // being switched to: a goroutine parked for long has them on a cold stack
-// page (a TLB and a cache miss; 10,000 sleepers in bench/timers: total -5 %,
-// oversleep -15 %), and the next goroutine's run hides the fetch. A hint: g->sp is read racily (a
-// thief may take and run g meanwhile), so not under TSan.
-inline void prefetch_saved_context([[maybe_unused]] const G* g) {
+// page (a TLB and a cache miss; 10,000 sleepers in bench/timers: total
+// -5 %, oversleep -15 %), and the next goroutine's run hides the fetch.
+// A hint: g->sp is read racily (a thief may take and run g meanwhile), so
+// not under TSan; G records are never unmapped and prefetches never fault.
+void prefetch_saved_context([[maybe_unused]] const G* g) {
 #if !GORO_TSAN
   if (g == nullptr) return;
   const char* sp = static_cast<const char*>(__atomic_load_n(&g->sp, __ATOMIC_RELAXED));
@@ -523,6 +522,8 @@ inline void prefetch_saved_context([[maybe_unused]] const G* g) {
   __builtin_prefetch(sp + 64);
 #endif
 }
+
+}  // namespace
 
 // The context a goroutine that stops running hands its M to: the next local
 // G, else g0. Due timers run right after the switch, on the next context's

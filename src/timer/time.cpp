@@ -119,10 +119,10 @@ void sleep(std::chrono::nanoseconds d) {
   s.t.when = detail::deadline_after(d.count(), now);
   s.t.removable = false;
   s.t.arg = g;
-  s.t.fire = [](detail::timer*, void* g, std::int64_t) {
+  s.t.fire = [](detail::timer*, void* sleeping_g, std::int64_t) {
     // Only the FIFO entry is read: the timer sits on the sleeper's cold
     // stack. Timers run on the Ms of their own runtime, the current one.
-    detail::current_runtime()->ready(static_cast<detail::G*>(g));
+    detail::current_runtime()->ready(static_cast<detail::G*>(sleeping_g));
   };
   // The timer is armed only once the goroutine is off its stack.
   s.rt->park(
