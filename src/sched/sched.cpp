@@ -158,11 +158,15 @@ runtime::~runtime() {
   for (auto& p : ps_) p->timers.discard_all();
   // Waiter records of goroutines still blocked live on stacks freed below, but
   // are linked into structures that outlive this runtime (semaphore buckets,
-  // channels the program still holds): unlink them first.
+  // channels the program still holds): unlink them first. That includes a
+  // goroutine woken but not resumed (runnable, unlink_wait still set): a
+  // select's losing waiters stay queued until it runs. The unlink hooks
+  // skip records their waker already took out.
   for (auto& chunk : g_chunks_)
     for (int i = 0; i < g_chunk_size; ++i) {
       G& g = chunk[static_cast<std::size_t>(i)];
-      if (g.unlink_wait != nullptr && g.status.load(std::memory_order_relaxed) == gstatus::waiting)
+      gstatus status = g.status.load(std::memory_order_relaxed);
+      if (g.unlink_wait != nullptr && (status == gstatus::waiting || status == gstatus::runnable))
         g.unlink_wait(g.unlink_arg);
     }
   // Every M has exited. Goroutines still alive are discarded (see run() in

@@ -50,6 +50,30 @@ TEST_P(Exit, BreakInCasesAndExitWithBlockedSender) {
   EXPECT_EQ(rc, 0);
 }
 
+// A select woken (its winner claimed) but not yet resumed when main returns
+// is discarded runnable, not waiting: its losing waiter must still be taken
+// out of the other channel, which outlives the runtime. (At procs=1 the
+// woken goroutine sits in main's runnext and never runs again; with more
+// processors it may run first, and then there is nothing to take out.)
+TEST_P(Exit, WokenSelectLeftAtExitLeavesNoWaiter) {
+  chan<int> a = goro::make_chan<int>();  // both outlive the runtime
+  chan<int> b = goro::make_chan<int>();
+  for (int round = 0; round < 20; ++round) {
+    int rc = go_run_discarding([&a, &b] {
+      chan<int>* pa = &a;
+      chan<int>* pb = &b;
+      goro::go([pa, pb] { goro::select(goro::recv_case(*pa), goro::recv_case(*pb)); });
+      goro::yield();  // it blocks in the select (at procs=1: surely)
+      pa->send(1);    // claims its case on a; it is readied, not resumed
+      return 0;
+    });
+    EXPECT_EQ(rc, 0);
+    // No receiver is left on b: a stale one would take this value (its
+    // select's frame is gone with the runtime's stacks).
+    EXPECT_FALSE(b.try_send(7)) << "round " << round;
+  }
+}
+
 // Goroutines blocked in frames with locals (which ASan surrounds with
 // poisoned redzones) are discarded at the end of one runtime; the next
 // runtime's goroutines, whose stacks may be mapped at the same addresses,
