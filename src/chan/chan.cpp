@@ -174,9 +174,7 @@ void chan_send(chan_core* c, void* src) {
 
 bool chan_try_send(chan_core* c, void* src) {
   if (c == nullptr) return false;
-  // Lock-free "would block": an open channel that is full now. closed is read
-  // after full: if it is still open then, it was open and full at once.
-  if (c->full() && !c->closed.load(std::memory_order_acquire)) return false;
+  if (c->send_would_block()) return false;  // lock-free
   c->lock.lock();
   if (send_locked(c, src)) return true;
   c->lock.unlock();

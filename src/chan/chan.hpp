@@ -142,6 +142,11 @@ struct chan_core {
     if (cap == 0) return sendq.empty();
     return qcount.load(std::memory_order_relaxed) == 0;
   }
+  // A send or receive would block now: open, and full or empty. closed is
+  // read after full/empty: if it is still open then, it was open and
+  // full/empty at once.
+  bool send_would_block() const { return full() && !closed.load(std::memory_order_acquire); }
+  bool recv_would_block() const { return empty() && !closed.load(std::memory_order_acquire); }
 };
 static_assert(sizeof(chan_core) <= 72, "a channel fits an 80-byte malloc chunk");
 

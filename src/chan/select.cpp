@@ -87,9 +87,7 @@ void locked_set::unlink_all() const {
 // Whether d looks able to proceed, read without its channel's lock (the
 // non-blocking operations' checks): only a hint, the lock decides.
 bool looks_ready(const select_case_desc& d) {
-  const chan_core* c = d.c;
-  if (c->closed.load(std::memory_order_relaxed)) return true;
-  return d.kind == case_kind::recv ? !c->empty() : !c->full();
+  return d.kind == case_kind::recv ? !d.c->recv_would_block() : !d.c->send_would_block();
 }
 
 void locked_set::unlink_losers(const waiter* winner) const {

@@ -393,7 +393,7 @@ void runtime::start_g(G* g) {
   g->status.store(gstatus::runnable, std::memory_order_relaxed);
   M* m = enter_runtime(true);
   if (P* p = m != nullptr ? m->p : nullptr) {
-    p->created.store(p->created.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    owner_increment(p->created);
     runqput(p, g, true);
   } else {
     foreign_created_.fetch_add(1, std::memory_order_relaxed);
@@ -432,8 +432,7 @@ void runtime::prepare_first_run(P* p, G* g) {
   if (!from->is_g0 && !from_dies && !stack_intact(from->stk, __builtin_frame_address(0)))
     stack_overflow(from);
   tr::go_switch(m, from, to);
-  if (P* p = m->p) p->switches.store(p->switches.load(std::memory_order_relaxed) + 1,
-                                     std::memory_order_relaxed);
+  if (P* p = m->p) owner_increment(p->switches);
   m->curg = to;
   if (!to->is_g0) {
     to->status.store(gstatus::running, std::memory_order_relaxed);
@@ -692,7 +691,7 @@ void runtime::exit_current() {
     g->locked_m = nullptr;
     m->retired = true;
   }
-  p->exited.store(p->exited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  owner_increment(p->exited);
   g->status.store(gstatus::dead, std::memory_order_relaxed);
   m->post = {post_switch::kind::exit, g, nullptr, nullptr, 0};
   switch_to(m, g, next_after_current(m), true);
@@ -1001,7 +1000,7 @@ void runtime::sysmon() {
 
 void runtime::runqput(P* p, G* g, bool next) {
   if (next) {
-    p->runnext_puts.store(p->runnext_puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    owner_increment(p->runnext_puts);
     g = p->runnext.exchange(g, std::memory_order_acq_rel);
     if (g == nullptr) return;
   }

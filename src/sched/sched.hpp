@@ -146,6 +146,13 @@ struct post_switch {
   std::int64_t timers_due_at = 0;
 };
 
+// One more on a counter that only its owner writes (others only sample
+// it): a load and a store, no locked instruction on the owner's path.
+template <class T>
+inline void owner_increment(std::atomic<T>& counter) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 struct P {
   int id = 0;
   local_runq runq;
